@@ -1,0 +1,26 @@
+// The read-only view of the workspace index that ranking, packing and the UI use.
+// The index (workspaceIndex.ts) implements it; tests can implement it directly.
+import type { Chunk } from '../types';
+
+export interface IndexView {
+  /** Number of indexed files. */
+  fileCount(): number;
+  /** All indexed file paths (relative, `/`-separated). */
+  files(): Iterable<string>;
+  /** Every chunk of every file. */
+  allChunks(): Iterable<Chunk>;
+  /** Chunks of one file in line order ([] when not indexed). */
+  chunksOf(path: string): readonly Chunk[];
+  /** Chunks that define `name` (exact identifier, case-sensitive). */
+  definitionsOf(name: string): readonly Chunk[];
+  /** Files that `path` imports (resolved, relative paths). */
+  importsOf(path: string): readonly string[];
+  /** Files that import `path`. */
+  importersOf(path: string): readonly string[];
+  /** Names `path` imports, per resolved target file (for import-definition ranking). */
+  importedNamesOf(path: string): ReadonlyMap<string, readonly string[]>;
+  /** The current text of a chunk (from the editor buffer when open, else disk). */
+  chunkText(chunk: Chunk): string;
+  /** The full current text of an indexed file, or undefined. */
+  fileText(path: string): string | undefined;
+}
