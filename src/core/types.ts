@@ -75,6 +75,10 @@ export interface CursorWindow {
   text: string;
   /** Subtokens near the cursor, nearest first, with their weight (for ranking queries). */
   queryTerms: Array<{ term: string; weight: number }>;
+  /** Whole identifiers near the cursor (not split), nearest first: for definition lookup. */
+  nearIdentifiers: string[];
+  /** 0-based line index (within the file) of the cursor line. */
+  cursorLine: number;
 }
 
 /** Signals the editor (or CLI flags) provide about what the user is looking at. */

@@ -45,4 +45,86 @@ export interface CostRequest {
   cachedInputTokens?: number;
   /** Evaluate under another attention pattern ("what if"). */
   pattern?: AttentionPattern;
+  /** Overrides the hardware's compute efficiency (fraction of peak FLOP/s) for this estimate. */
+  computeEfficiency?: number;
+}
+
+// ---- Profiles (added with the cost model; data comes from models.json / hardware.json / settings) ----
+
+/** The tokenizers Context Budget ships. */
+export type CostEncoding = 'o200k_base' | 'cl100k_base';
+
+/** Architecture of an open-weights model, from its published config. */
+export interface ModelArchitecture {
+  layers: number;
+  hiddenSize: number;
+  attentionHeads: number;
+  /** Key/value heads (GQA/MQA); equals attentionHeads for classic multi-head attention. */
+  kvHeads: number;
+  /** Query/key head dimension. */
+  headDim: number;
+  /** Value head dimension when it differs from headDim (e.g. MLA); defaults to headDim. */
+  vHeadDim?: number;
+  /** KV-cache elements per token per layer when the cache is not plain K and V (e.g. MLA's compressed latent). */
+  kvCacheElementsPerLayer?: number;
+  /** All parameters (weights memory). */
+  totalParams: number;
+  /** Parameters used per token (MoE: shared + routed-active); equals totalParams for dense models. */
+  activeParams: number;
+  /** Bytes per weight as served (2 = bf16/fp16). */
+  bytesPerParam: number;
+  /** Bytes per KV-cache element (2 = bf16/fp16). */
+  kvBytesPerElement: number;
+  pattern: AttentionPattern;
+  /** MoE routing, when the model has experts. */
+  experts?: { total: number; active: number; shared?: number };
+}
+
+/** USD per 1M tokens. */
+export interface ModelPrice {
+  inputPerMTok: number;
+  /** Cache-hit input price; null = the provider has no discount (input price applies). */
+  cachedInputPerMTok: number | null;
+  outputPerMTok: number;
+  /** Tiered pricing: when the prompt exceeds `aboveInputTokens`, these rates apply to the whole request. */
+  longContext?: { aboveInputTokens: number; inputPerMTok: number; cachedInputPerMTok: number | null; outputPerMTok: number };
+}
+
+export interface ModelProfile {
+  id: string;
+  name: string;
+  /** Tokenizer used to count tokens for this model (an approximation for models with their own tokenizer). */
+  encoding: CostEncoding;
+  /** Maximum context window in tokens (input + output). */
+  contextLength: number;
+  maxOutputTokens?: number;
+  /** null: the architecture is not public (hosted models). */
+  architecture: ModelArchitecture | null;
+  /** null: no list price (self-hosted open weights). */
+  price: ModelPrice | null;
+  /** Where each group of numbers comes from, with a date. */
+  sources: Record<string, string>;
+  notes?: string[];
+  /** 'builtin' or 'user' (from settings). */
+  origin?: 'builtin' | 'user';
+}
+
+export interface HardwareProfile {
+  id: string;
+  name: string;
+  /** Peak dense bf16/fp16 FLOP/s (this-cpu: measured fp32 matmul FLOP/s). */
+  peakFlops: number;
+  /** Memory bandwidth, bytes/s. */
+  memoryBandwidth: number;
+  /** Memory available to weights + KV cache, bytes. */
+  memoryBytes: number;
+  /** Fraction of peak FLOP/s reached in prefill; defaults to DEFAULT_COMPUTE_EFFICIENCY. */
+  computeEfficiency?: number;
+  /** Fraction of peak bandwidth reached; defaults to DEFAULT_BANDWIDTH_EFFICIENCY. */
+  bandwidthEfficiency?: number;
+  sources: Record<string, string>;
+  notes?: string[];
+  /** True when the figures were measured on this machine (this-cpu probe). */
+  measured?: boolean;
+  origin?: 'builtin' | 'user' | 'probe';
 }

@@ -1,0 +1,91 @@
+// The cursor window — Copilot's prefix/suffix: lines before the cursor (the
+// cursor's own line included) up to a prefix token share of the budget, and
+// lines after it up to a suffix share, cut at line boundaries. Always sent.
+import { identifiersIn, subtokens } from './chunk/identifiers';
+import { splitLines } from './chunk/chunker';
+import type { IndexView } from './index/indexView';
+import type { Tokenizer } from './tokens/tokenizer';
+import type { CursorWindow } from './types';
+
+export interface CursorOptions {
+  prefixTokens: number;
+  suffixTokens: number;
+  tokenizer: Tokenizer;
+  /** Eval only: hide the cursor line's text (the line the user has not typed yet). */
+  blankCursorLine?: boolean;
+}
+
+/**
+ * Weight of a query term by its line distance to the cursor. Nearby names say
+ * most about what comes next: 1 at the cursor, 1/2 at 8 lines, 1/5 at 32;
+ * lines after the cursor count half.
+ */
+export function distanceWeight(linesAway: number, after: boolean): number {
+  return (after ? 0.5 : 1) / (1 + Math.abs(linesAway) / 8);
+}
+
+export function cursorWindowOfText(path: string, text: string, line: number, opts: CursorOptions): CursorWindow {
+  const lines = splitLines(text);
+  if (opts.blankCursorLine && line >= 1 && line <= lines.length) lines[line - 1] = '';
+  const cur = Math.min(Math.max(line, 1), Math.max(lines.length, 1)) - 1;
+  const lineTokens = (i: number) => opts.tokenizer.count(lines[i] + '\n');
+  let start = cur;
+  let used = lineTokens(cur);
+  while (start > 0) {
+    const t = lineTokens(start - 1);
+    if (used + t > opts.prefixTokens) break;
+    used += t;
+    start--;
+  }
+  let end = cur;
+  let usedAfter = 0;
+  while (end < lines.length - 1) {
+    const t = lineTokens(end + 1);
+    if (usedAfter + t > opts.suffixTokens) break;
+    usedAfter += t;
+    end++;
+  }
+  // Per-line sums can differ slightly from the count of the joined text; trim until exact.
+  const joined = () => lines.slice(start, end + 1).join('\n');
+  let windowText = joined();
+  let tokens = opts.tokenizer.count(windowText);
+  while (tokens > opts.prefixTokens + opts.suffixTokens && (start < cur || end > cur)) {
+    if (end > cur && (cur - start <= end - cur || start === cur)) end--;
+    else start++;
+    windowText = joined();
+    tokens = opts.tokenizer.count(windowText);
+  }
+
+  const termWeights = new Map<string, number>();
+  const near: Array<{ id: string; d: number }> = [];
+  const seenIds = new Map<string, number>();
+  for (let i = start; i <= end; i++) {
+    const d = i - cur;
+    const w = distanceWeight(d, d > 0);
+    for (const id of identifiersIn(lines[i])) {
+      const prev = seenIds.get(id);
+      if (prev === undefined || Math.abs(d) < prev) seenIds.set(id, Math.abs(d));
+      for (const t of subtokens(id)) termWeights.set(t, Math.max(termWeights.get(t) ?? 0, w));
+    }
+  }
+  for (const [id, d] of seenIds) near.push({ id, d });
+  near.sort((a, b) => a.d - b.d || (a.id < b.id ? -1 : 1));
+  const queryTerms = [...termWeights].map(([term, weight]) => ({ term, weight })).sort((a, b) => b.weight - a.weight || (a.term < b.term ? -1 : 1));
+
+  return {
+    path,
+    startLine: start + 1,
+    endLine: end + 1,
+    tokens,
+    text: windowText,
+    queryTerms,
+    nearIdentifiers: near.slice(0, 96).map((n) => n.id),
+    cursorLine: cur,
+  };
+}
+
+export function cursorWindow(index: IndexView, pos: { path: string; line: number; column?: number }, opts: CursorOptions): CursorWindow {
+  const text = index.fileText(pos.path);
+  if (text === undefined) throw new Error(`cannot read ${pos.path}`);
+  return cursorWindowOfText(pos.path, text, pos.line, opts);
+}

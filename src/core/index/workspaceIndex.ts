@@ -1,0 +1,390 @@
+// The workspace index: every file's chunks with exact token counts, a symbol
+// table (name → defining chunks) and the import graph. Built once (warm from
+// the persisted cache when possible), then kept current file by file.
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import { join, posix } from 'node:path';
+import { chunkFile, DEFAULT_CHUNK_OPTIONS, splitLines, type ChunkOptions, type SyntaxLike } from '../chunk/chunker';
+import { languageOf } from '../lang';
+import { readSource } from '../scan/readSource';
+import { countSkip, IgnoreMatcher, scanWorkspace, type ScannedFile } from '../scan/scanner';
+import { TokenCache } from '../tokens/tokenCache';
+import { loadTokenizer, type EncodingName } from '../tokens/tokenizer';
+import type { Chunk, SkipReason } from '../types';
+import { loadIndexCache, saveIndexCache, type CachedFile } from './cache';
+import { FileLookup, resolveImport } from './imports';
+import type { IndexView } from './indexView';
+
+export interface IndexOptions {
+  encoding: EncodingName;
+  /** Folder for the persisted index; none = no persistence. */
+  cacheDir?: string;
+  exclude?: string[];
+  maxFileSizeKB?: number;
+  chunk?: Partial<ChunkOptions>;
+  /** Tree-sitter layer; without it every file is chunked by line windows. */
+  syntax?: SyntaxLike & { ensureLanguage?(languageId: string): Promise<boolean> };
+}
+
+export interface IndexProgress {
+  phase: 'scan' | 'read' | 'done';
+  done: number;
+  total: number;
+}
+
+export interface RefreshOptions {
+  signal?: AbortSignal;
+  onProgress?: (p: IndexProgress) => void;
+}
+
+export interface IndexStats {
+  files: number;
+  chunks: number;
+  tokens: number;
+  bytes: number;
+  skipped: Partial<Record<SkipReason, number>>;
+  /** Files whose contents were read in the last refresh (0 on a warm start of an unchanged workspace). */
+  filesRead: number;
+  /** Files reused from the persisted cache in the last refresh. */
+  filesFromCache: number;
+  complete: boolean;
+  ms: number;
+}
+
+export interface FileRecord {
+  path: string;
+  size: number;
+  mtimeMs: number;
+  /** Hash of the whole file text. */
+  hash: string;
+  language: string;
+  chunks: Chunk[];
+  imports: Array<{ specifier: string; names: string[]; line: number }>;
+}
+
+const YIELD_EVERY_MS = 12;
+
+export class WorkspaceIndex implements IndexView {
+  private readonly records = new Map<string, FileRecord>();
+  private readonly definitions = new Map<string, Set<Chunk>>();
+  private readonly lookup = new FileLookup();
+  private readonly overlays = new Map<string, string>();
+  private readonly textCache = new Map<string, { mtimeMs: number; text: string }>();
+  private importGraph: { out: Map<string, string[]>; in: Map<string, string[]>; names: Map<string, Map<string, string[]>> } | undefined;
+  private readonly chunkOptions: ChunkOptions;
+  private readonly ignoreMatcher: IgnoreMatcher;
+  private lastStats: IndexStats = { files: 0, chunks: 0, tokens: 0, bytes: 0, skipped: {}, filesRead: 0, filesFromCache: 0, complete: false, ms: 0 };
+  private dirtySinceSave = false;
+
+  private constructor(
+    readonly root: string,
+    readonly options: IndexOptions,
+    readonly tokens: TokenCache,
+  ) {
+    this.chunkOptions = { ...DEFAULT_CHUNK_OPTIONS, ...options.chunk };
+    this.ignoreMatcher = new IgnoreMatcher(root, options.exclude);
+  }
+
+  /** An empty index; call `refresh()` to fill it (queries work on partial results meanwhile). */
+  static async create(root: string, options: IndexOptions): Promise<WorkspaceIndex> {
+    const tokenizer = await loadTokenizer(options.encoding);
+    return new WorkspaceIndex(root, options, new TokenCache(tokenizer));
+  }
+
+  /** Creates and fully refreshes an index. */
+  static async build(root: string, options: IndexOptions, refresh: RefreshOptions = {}): Promise<WorkspaceIndex> {
+    const index = await WorkspaceIndex.create(root, options);
+    await index.refresh(refresh);
+    return index;
+  }
+
+  get encoding(): EncodingName {
+    return this.options.encoding;
+  }
+
+  stats(): IndexStats {
+    return this.lastStats;
+  }
+
+  /**
+   * Brings the index in line with the disk: unchanged files (same size and
+   * mtime as in memory or in the persisted cache) are not read again.
+   */
+  async refresh(opts: RefreshOptions = {}): Promise<IndexStats> {
+    const started = performance.now();
+    opts.onProgress?.({ phase: 'scan', done: 0, total: 0 });
+    const scan = await scanWorkspace(this.root, {
+      exclude: this.options.exclude,
+      maxFileSizeKB: this.options.maxFileSizeKB,
+      signal: opts.signal,
+      onProgress: (n) => opts.onProgress?.({ phase: 'scan', done: n, total: 0 }),
+    });
+    const skipped = { ...scan.skipped };
+    const cached = this.records.size === 0 && this.options.cacheDir ? loadIndexCache(this.options.cacheDir, this.root, this.encoding, this.chunkOptions) : undefined;
+    const present = new Set(scan.files.map((f) => f.path));
+    for (const path of [...this.records.keys()]) if (!present.has(path)) this.dropRecord(path);
+
+    let filesRead = 0;
+    let filesFromCache = 0;
+    const toRead: ScannedFile[] = [];
+    for (const file of scan.files) {
+      const known = this.records.get(file.path) ?? cached?.files.get(file.path);
+      if (known && known.size === file.size && known.mtimeMs === file.mtimeMs) {
+        if (!this.records.has(file.path)) {
+          this.putRecord(fromCached(known));
+          filesFromCache++;
+        }
+      } else {
+        toRead.push(file);
+      }
+    }
+    if (cached) for (const c of cached.files.values()) for (const ch of c.chunks) this.tokens.remember(ch.hash, ch.tokens);
+
+    let lastYield = performance.now();
+    let done = 0;
+    for (const file of toRead) {
+      if (opts.signal?.aborted) break;
+      const res = await readSource(file.abs, (this.options.maxFileSizeKB ?? 1024) * 1024);
+      if ('skip' in res) {
+        countSkip(skipped, res.skip);
+        this.dropRecord(file.path);
+      } else {
+        await this.indexText(file.path, res.text, res.size, res.mtimeMs);
+        filesRead++;
+      }
+      done++;
+      if (performance.now() - lastYield > YIELD_EVERY_MS) {
+        opts.onProgress?.({ phase: 'read', done, total: toRead.length });
+        // Let the event loop breathe: the extension host must stay responsive.
+        await new Promise((r) => setImmediate(r));
+        lastYield = performance.now();
+      }
+    }
+    const complete = !opts.signal?.aborted;
+    this.lastStats = { ...this.countTotals(), skipped, filesRead, filesFromCache, complete, ms: performance.now() - started };
+    opts.onProgress?.({ phase: 'done', done, total: toRead.length });
+    if (complete && (filesRead > 0 || this.dirtySinceSave || !cached)) this.save();
+    return this.lastStats;
+  }
+
+  private countTotals() {
+    let chunks = 0;
+    let tokens = 0;
+    let bytes = 0;
+    for (const r of this.records.values()) {
+      chunks += r.chunks.length;
+      bytes += r.size;
+      for (const c of r.chunks) tokens += c.tokens;
+    }
+    return { files: this.records.size, chunks, tokens, bytes };
+  }
+
+  /** Persists the index (atomic write). No-op without a cache folder. */
+  save(): void {
+    if (!this.options.cacheDir) return;
+    saveIndexCache(this.options.cacheDir, this.root, this.encoding, this.chunkOptions, this.records.values());
+    this.dirtySinceSave = false;
+  }
+
+  /** Re-chunks one file from the given text (an editor buffer) or from disk. Returns its chunks. */
+  async updateFile(path: string, text?: string): Promise<readonly Chunk[]> {
+    if (await this.ignoreMatcher.ignores(path)) {
+      this.dropRecord(path);
+      return [];
+    }
+    if (text === undefined) {
+      const res = await readSource(join(this.root, path), (this.options.maxFileSizeKB ?? 1024) * 1024);
+      if ('skip' in res) {
+        this.dropRecord(path);
+        return [];
+      }
+      await this.indexText(path, res.text, res.size, res.mtimeMs);
+    } else {
+      const prev = this.records.get(path);
+      await this.indexText(path, text, Buffer.byteLength(text), prev?.mtimeMs ?? 0);
+    }
+    this.lastStats = { ...this.lastStats, ...this.countTotals() };
+    return this.chunksOf(path);
+  }
+
+  removeFile(path: string): void {
+    this.dropRecord(path);
+    this.overlays.delete(path);
+    this.lastStats = { ...this.lastStats, ...this.countTotals() };
+  }
+
+  async renameFile(from: string, to: string): Promise<void> {
+    const overlay = this.overlays.get(from);
+    this.removeFile(from);
+    await this.updateFile(to, overlay);
+  }
+
+  /** The editor's unsaved text for a file; chunkText/fileText read it instead of the disk. */
+  setOverlay(path: string, text: string | undefined): void {
+    if (text === undefined) this.overlays.delete(path);
+    else this.overlays.set(path, text);
+  }
+
+  /** Forgets a folder's cached .gitignore (call when it changes). */
+  ignoreRulesChanged(dir: string): void {
+    this.ignoreMatcher.forget(dir);
+  }
+
+  private async indexText(path: string, text: string, size: number, mtimeMs: number): Promise<void> {
+    const hash = createHash('sha1').update(text).digest('hex').slice(0, 16);
+    const prev = this.records.get(path);
+    if (prev && prev.hash === hash) {
+      prev.mtimeMs = mtimeMs;
+      prev.size = size;
+      this.dirtySinceSave = true;
+      return;
+    }
+    const language = languageOf(path);
+    const syntax = this.options.syntax;
+    if (syntax?.ensureLanguage && syntax.supports(language)) await syntax.ensureLanguage(language);
+    const chunks = chunkFile(path, text, language, this.tokens, this.chunkOptions, syntax);
+    let imports: FileRecord['imports'] = [];
+    if (syntax?.supports(language)) {
+      try {
+        imports = syntax.imports(text, language) ?? [];
+      } catch {
+        imports = [];
+      }
+    }
+    this.textCache.set(path, { mtimeMs, text });
+    trimCache(this.textCache, 256);
+    this.putRecord({ path, size, mtimeMs, hash, language, chunks, imports });
+  }
+
+  private putRecord(rec: FileRecord): void {
+    this.dropRecord(rec.path);
+    this.records.set(rec.path, rec);
+    this.lookup.add(rec.path);
+    for (const c of rec.chunks) {
+      for (const name of c.defines) {
+        let set = this.definitions.get(name);
+        if (!set) this.definitions.set(name, (set = new Set()));
+        set.add(c);
+      }
+    }
+    this.importGraph = undefined;
+    this.dirtySinceSave = true;
+  }
+
+  private dropRecord(path: string): void {
+    const rec = this.records.get(path);
+    if (!rec) return;
+    for (const c of rec.chunks) for (const name of c.defines) this.definitions.get(name)?.delete(c);
+    this.records.delete(path);
+    this.lookup.delete(path);
+    this.textCache.delete(path);
+    this.importGraph = undefined;
+    this.dirtySinceSave = true;
+  }
+
+  private graph() {
+    if (!this.importGraph) {
+      const out = new Map<string, string[]>();
+      const inn = new Map<string, string[]>();
+      const names = new Map<string, Map<string, string[]>>();
+      for (const rec of this.records.values()) {
+        const targets = new Set<string>();
+        const perTarget = new Map<string, string[]>();
+        for (const imp of rec.imports) {
+          for (const t of resolveImport(rec.path, imp.specifier, rec.language, this.lookup)) {
+            if (t === rec.path) continue;
+            targets.add(t);
+            perTarget.set(t, [...(perTarget.get(t) ?? []), ...imp.names]);
+          }
+        }
+        out.set(rec.path, [...targets]);
+        names.set(rec.path, perTarget);
+        for (const t of targets) {
+          if (!inn.has(t)) inn.set(t, []);
+          inn.get(t)!.push(rec.path);
+        }
+      }
+      this.importGraph = { out, in: inn, names };
+    }
+    return this.importGraph;
+  }
+
+  // ---- IndexView ----
+
+  fileCount(): number {
+    return this.records.size;
+  }
+
+  files(): Iterable<string> {
+    return this.records.keys();
+  }
+
+  *allChunks(): Iterable<Chunk> {
+    for (const r of this.records.values()) yield* r.chunks;
+  }
+
+  chunksOf(path: string): readonly Chunk[] {
+    return this.records.get(path)?.chunks ?? [];
+  }
+
+  record(path: string): FileRecord | undefined {
+    return this.records.get(path);
+  }
+
+  definitionsOf(name: string): readonly Chunk[] {
+    const set = this.definitions.get(name);
+    return set ? [...set] : [];
+  }
+
+  importsOf(path: string): readonly string[] {
+    return this.graph().out.get(path) ?? [];
+  }
+
+  importersOf(path: string): readonly string[] {
+    return this.graph().in.get(path) ?? [];
+  }
+
+  importedNamesOf(path: string): ReadonlyMap<string, readonly string[]> {
+    return this.graph().names.get(path) ?? new Map();
+  }
+
+  fileText(path: string): string | undefined {
+    const overlay = this.overlays.get(path);
+    if (overlay !== undefined) return overlay;
+    const rec = this.records.get(path);
+    const abs = join(this.root, path);
+    const cached = this.textCache.get(path);
+    if (cached && rec && cached.mtimeMs === rec.mtimeMs) return cached.text;
+    try {
+      const st = statSync(abs);
+      const text = readFileSync(abs, 'utf8');
+      this.textCache.set(path, { mtimeMs: st.mtimeMs, text });
+      trimCache(this.textCache, 256);
+      return text;
+    } catch {
+      return undefined;
+    }
+  }
+
+  chunkText(chunk: Chunk): string {
+    const text = this.fileText(chunk.path);
+    if (text === undefined) return '';
+    return splitLines(text).slice(chunk.startLine - 1, chunk.endLine).join('\n');
+  }
+
+  /** Same-folder files of `path`. */
+  siblingsOf(path: string): string[] {
+    return [...this.lookup.inDir(posix.dirname(path))].filter((p) => p !== path);
+  }
+}
+
+function fromCached(c: CachedFile): FileRecord {
+  return { ...c };
+}
+
+function trimCache<K, V>(map: Map<K, V>, max: number): void {
+  while (map.size > max) {
+    const first = map.keys().next().value as K;
+    map.delete(first);
+  }
+}

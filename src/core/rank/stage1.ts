@@ -1,0 +1,227 @@
+// Stage 1: gather candidate chunks for a cursor from cheap sources (BM25 over
+// subtokens, the symbol table, import edges, editor signals, the folder), keep
+// why each came in, and give each a structural feature vector. Synchronous.
+import type { CandidateSource, Chunk, CursorWindow, EditorSignals, RankedChunk } from '../types';
+import type { IndexView } from '../index/indexView';
+import { bm25Of, bm25Scores, dirOf, type Bm25Index } from './bm25';
+import { identifiers, isTerm, queryTermsFromText, splitIdentifier } from './text';
+
+/** Structural features, in the order the model's combiner expects them. */
+export const FEATURE_NAMES = [
+  'bm25', // BM25 score / best BM25 score of this query
+  'bm25Log', // log1p(raw BM25)
+  'definition', // defines an identifier used near the cursor (weighted by closeness)
+  'importedFile', // the cursor file imports this chunk's file
+  'importedName', // defines a name the cursor file imports from this file
+  'importedUnused', // ... and that name appears nowhere else in the cursor file
+  'importer', // this chunk's file imports the cursor file
+  'sameFolder',
+  'openTab', // 1/(1+rank) in the open-tab list
+  'recentEdit',
+  'recentView',
+  'declKind', // function/class/interface/type/const chunk
+  'importsKind', // an imports block
+  'sizeLog', // log(tokens)/8
+  'sameFile', // the cursor's own file (outside the cursor window)
+  'sameLanguage',
+] as const;
+export const FEATURE_COUNT = FEATURE_NAMES.length;
+
+/** Hand-set stage-1 combiner (logistic); `npm run train` prints fitted values to update these. */
+export const STAGE1_WEIGHTS: { w: number[]; b: number } = {
+  w: [3.0, 0.3, 2.0, 1.2, 2.0, 2.0, 0.4, 0.4, 0.4, 0.4, 0.2, 0.5, -1.0, -0.2, 0.3, 0.3],
+  b: -4,
+};
+
+export interface RankQuery {
+  index: IndexView;
+  cursor: CursorWindow;
+  signals: EditorSignals;
+  maxCandidates?: number;
+}
+
+export interface Candidate {
+  chunk: Chunk;
+  ord: number;
+  sources: CandidateSource[];
+  features: Float32Array;
+  stage1: number;
+  /** Query terms that matched (BM25), best first, plus identifiers whose definition it holds. */
+  evidence: string[];
+}
+
+export interface Stage1Output {
+  candidates: Candidate[];
+  /** Query terms actually used (after fallback), nearest first. */
+  terms: Array<{ term: string; weight: number }>;
+  bm: Bm25Index;
+}
+
+const DECL_KINDS = new Set(['function', 'class', 'interface', 'type', 'const']);
+const MAX_TERMS = 64;
+
+export function sigmoid(z: number): number {
+  return 1 / (1 + Math.exp(-z));
+}
+
+function queryTerms(cursor: CursorWindow): Array<{ term: string; weight: number }> {
+  const given = cursor.queryTerms.filter((t) => isTerm(t.term) && t.weight > 0);
+  const terms = given.length ? given : queryTermsFromText(cursor.text, Math.floor(cursor.text.split('\n').length / 2));
+  const seen = new Set<string>();
+  const out: Array<{ term: string; weight: number }> = [];
+  for (const t of terms) {
+    if (seen.has(t.term)) continue;
+    seen.add(t.term);
+    out.push(t);
+    if (out.length >= MAX_TERMS) break;
+  }
+  return out;
+}
+
+function isExcluded(chunk: Chunk, excluded: ReadonlySet<string>): boolean {
+  return excluded.has(chunk.id) || excluded.has(chunk.path);
+}
+
+/** Counts of identifiers in a text. */
+function identCounts(text: string): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const id of identifiers(text)) m.set(id, (m.get(id) ?? 0) + 1);
+  return m;
+}
+
+/** Gathers, features and stage-1-scores the candidates for a cursor, best first. */
+export function gatherCandidates(req: RankQuery): Stage1Output {
+  const { index, cursor, signals } = req;
+  const maxCandidates = Math.max(1, req.maxCandidates ?? 300);
+  const bm = bm25Of(index);
+  const terms = queryTerms(cursor);
+  const termWeight = new Map(terms.map((t) => [t.term, t.weight]));
+  const excluded = new Set(signals.excluded);
+  const curDir = dirOf(cursor.path);
+  const curLang = index.chunksOf(cursor.path)[0]?.language;
+  const isCursorChunk = (c: Chunk) => c.path === cursor.path && c.startLine <= cursor.endLine && c.endLine >= cursor.startLine;
+
+  const pool = new Map<number, Candidate>();
+  const add = (ord: number, src: CandidateSource): Candidate | undefined => {
+    const chunk = bm.chunks[ord];
+    if (!chunk || isCursorChunk(chunk) || isExcluded(chunk, excluded)) return undefined;
+    let c = pool.get(ord);
+    if (!c) pool.set(ord, (c = { chunk, ord, sources: [], features: new Float32Array(FEATURE_COUNT), stage1: 0, evidence: [] }));
+    if (!c.sources.includes(src)) c.sources.push(src);
+    return c;
+  };
+  const addFile = (path: string, src: CandidateSource, feature: number, value: number) => {
+    for (const ch of index.chunksOf(path)) {
+      const ord = bm.byId.get(ch.id);
+      if (ord === undefined) continue;
+      const c = add(ord, src);
+      if (c) c.features[feature] = Math.max(c.features[feature], value);
+    }
+  };
+
+  // BM25: top chunks for the weighted cursor terms.
+  const scores = bm25Scores(bm, terms);
+  let maxScore = 0;
+  const scored: number[] = [];
+  for (let i = 0; i < scores.length; i++) {
+    if (scores[i] > 0 && !isCursorChunk(bm.chunks[i])) {
+      scored.push(i);
+      if (scores[i] > maxScore) maxScore = scores[i];
+    }
+  }
+  scored.sort((a, b) => scores[b] - scores[a] || a - b);
+  for (const i of scored.slice(0, maxCandidates)) add(i, 'bm25');
+
+  // Definitions of identifiers near the cursor (weight = closeness of their subtokens).
+  const near = (cursor as { nearIdentifiers?: string[] }).nearIdentifiers ?? [];
+  const cursorIdents = new Set([...near, ...identifiers(cursor.text)]);
+  for (const name of cursorIdents) {
+    if (name.length < 2) continue;
+    const defs = index.definitionsOf(name);
+    if (!defs.length || defs.length > 20) continue;
+    let w = 0;
+    for (const s of splitIdentifier(name)) w = Math.max(w, termWeight.get(s) ?? 0);
+    if (w <= 0) continue;
+    const v = w / Math.sqrt(defs.length);
+    for (const d of defs) {
+      const ord = bm.byId.get(d.id);
+      if (ord === undefined) continue;
+      const c = add(ord, 'definition');
+      if (c) {
+        c.features[2] = Math.max(c.features[2], v);
+        if (!c.evidence.includes(name)) c.evidence.push(name);
+      }
+    }
+  }
+
+  // Import edges: files the cursor file imports, names it imports, files importing it.
+  const fileText = index.fileText(cursor.path) ?? cursor.text;
+  const fileIdents = identCounts(fileText);
+  const importedNames = index.importedNamesOf(cursor.path);
+  for (const target of index.importsOf(cursor.path)) {
+    const names = new Set(importedNames.get(target) ?? []);
+    for (const ch of index.chunksOf(target)) {
+      const ord = bm.byId.get(ch.id);
+      if (ord === undefined) continue;
+      const c = add(ord, 'import');
+      if (!c) continue;
+      c.features[3] = 1;
+      for (const d of ch.defines) {
+        if (!names.has(d)) continue;
+        c.features[4] = 1;
+        // Used nowhere but its import line: the code at the cursor likely needs it.
+        if ((fileIdents.get(d) ?? 0) <= 1) c.features[5] = 1;
+        if (!c.evidence.includes(d)) c.evidence.push(d);
+      }
+    }
+  }
+  for (const importer of index.importersOf(cursor.path).slice(0, 20)) addFile(importer, 'import', 6, 1);
+
+  // Editor signals.
+  signals.openTabs.slice(0, 20).forEach((p, i) => p !== cursor.path && addFile(p, 'open-tab', 8, 1 / (1 + i)));
+  signals.recentEdits.slice(0, 20).forEach((p, i) => addFile(p, 'recent-edit', 9, 1 / (1 + i)));
+  signals.recentViews.slice(0, 20).forEach((p, i) => p !== cursor.path && addFile(p, 'recent-view', 10, 1 / (1 + i)));
+  for (const p of (bm.filesByDir.get(curDir) ?? []).slice(0, 30)) if (p !== cursor.path) addFile(p, 'same-folder', 7, 1);
+  for (const id of signals.pinned) {
+    const ord = bm.byId.get(id);
+    if (ord !== undefined) add(ord, 'pinned');
+  }
+
+  // Remaining features and the stage-1 score.
+  const { w, b } = STAGE1_WEIGHTS;
+  const cands = [...pool.values()];
+  for (const c of cands) {
+    const f = c.features;
+    const s = scores[c.ord];
+    f[0] = maxScore > 0 ? s / maxScore : 0;
+    f[1] = Math.log1p(s);
+    if (dirOf(c.chunk.path) === curDir && c.chunk.path !== cursor.path) f[7] = 1;
+    f[11] = DECL_KINDS.has(c.chunk.kind) ? 1 : 0;
+    f[12] = c.chunk.kind === 'imports' ? 1 : 0;
+    f[13] = Math.log(1 + c.chunk.tokens) / 8;
+    f[14] = c.chunk.path === cursor.path ? 1 : 0;
+    f[15] = curLang !== undefined && c.chunk.language === curLang ? 1 : 0;
+    let z = b;
+    for (let k = 0; k < FEATURE_COUNT; k++) z += w[k] * f[k];
+    c.stage1 = sigmoid(z);
+    if (c.sources.includes('pinned')) c.stage1 = Math.max(c.stage1, 0.999);
+  }
+  cands.sort((x, y) => y.stage1 - x.stage1 || x.ord - y.ord);
+  const kept = cands.slice(0, maxCandidates);
+  // Evidence: matched cursor terms by weight × idf.
+  for (const c of kept) {
+    const uses = new Set(c.chunk.uses);
+    const matched = terms.filter((t) => uses.has(t.term)).map((t) => ({ t: t.term, v: t.weight * bm.idf(t.term) }));
+    matched.sort((x, y) => y.v - x.v);
+    for (const m of matched) {
+      if (c.evidence.length >= 5) break;
+      if (!c.evidence.includes(m.t)) c.evidence.push(m.t);
+    }
+  }
+  return { candidates: kept, terms, bm };
+}
+
+/** Stage 1 alone: candidates ranked by the structural combiner. */
+export function toRanked(cands: readonly Candidate[], score: (c: Candidate, i: number) => number = (c) => c.stage1): RankedChunk[] {
+  return cands.map((c, i) => ({ chunk: c.chunk, score: score(c, i), sources: [...c.sources], evidence: c.evidence.slice(0, 5) }));
+}

@@ -1,0 +1,200 @@
+// Walks workspace roots and lists the files worth indexing. Honors .gitignore at
+// every level (the `ignore` library), user exclude globs and built-in defaults;
+// survives symlink loops, unreadable folders and files vanishing mid-walk.
+import { promises as fsp, type Dirent } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import ignore, { type Ignore } from 'ignore';
+import type { SkipReason } from '../types';
+
+/** Folders and files assistants never want as context. gitignore syntax. */
+export const DEFAULT_EXCLUDES = [
+  '.git/', '.hg/', '.svn/', 'node_modules/', 'dist/', 'build/', 'out/', 'target/', 'vendor/',
+  '__pycache__/', '.venv/', 'venv/', '.tox/', '.mypy_cache/', '.pytest_cache/', '.next/', '.nuxt/', 'coverage/', '.gradle/', '.idea/',
+  'package-lock.json', 'yarn.lock', 'pnpm-lock.yaml', 'npm-shrinkwrap.json', 'Cargo.lock', 'poetry.lock', 'Pipfile.lock',
+  'Gemfile.lock', 'composer.lock', 'go.sum', 'bun.lockb', '*.min.js', '*.min.css', '*.map', '*.vsix',
+  '*.png', '*.jpg', '*.jpeg', '*.gif', '*.ico', '*.pdf', '*.zip', '*.gz', '*.tgz', '*.jar', '*.class', '*.o', '*.so', '*.dll', '*.exe', '*.wasm', '*.onnx', '*.woff', '*.woff2', '*.ttf',
+];
+
+export interface ScanOptions {
+  /** Extra gitignore-style globs (setting `contextBudget.exclude`, `files.exclude`). */
+  exclude?: string[];
+  /** Files larger than this are skipped as `too-large`. */
+  maxFileSizeKB?: number;
+  signal?: AbortSignal;
+  /** Called every few hundred entries. */
+  onProgress?: (filesFound: number) => void;
+}
+
+export interface ScannedFile {
+  /** Relative to the root, `/`-separated. */
+  path: string;
+  abs: string;
+  size: number;
+  mtimeMs: number;
+}
+
+export interface ScanResult {
+  files: ScannedFile[];
+  skipped: Partial<Record<SkipReason, number>>;
+}
+
+/** An ignore matcher that applies the .gitignore of one folder to paths below it. */
+interface Layer {
+  base: string; // relative folder ('' for the root) with trailing '/'
+  ig: Ignore;
+}
+
+function toPosix(p: string): string {
+  return sep === '/' ? p : p.split(sep).join('/');
+}
+
+export function countSkip(skipped: ScanResult['skipped'], reason: SkipReason): void {
+  skipped[reason] = (skipped[reason] ?? 0) + 1;
+}
+
+function isIgnored(layers: Layer[], rel: string, isDir: boolean): boolean {
+  const target = isDir ? `${rel}/` : rel;
+  for (const layer of layers) {
+    if (!target.startsWith(layer.base)) continue;
+    const sub = target.slice(layer.base.length);
+    if (sub && layer.ig.ignores(sub)) return true;
+  }
+  return false;
+}
+
+/**
+ * Checks single paths (file events on the incremental path) with the same rules
+ * as the full walk. Each folder's .gitignore is read once and cached;
+ * `forget(dir)` drops a cached one when that .gitignore changes.
+ */
+export class IgnoreMatcher {
+  private readonly base: Ignore;
+  private readonly perDir = new Map<string, Ignore | null>();
+
+  constructor(private readonly root: string, exclude: string[] = []) {
+    this.base = ignore().add(DEFAULT_EXCLUDES).add(exclude);
+  }
+
+  forget(dir: string): void {
+    this.perDir.delete(dir);
+  }
+
+  private async layer(dir: string): Promise<Layer | undefined> {
+    if (!this.perDir.has(dir)) {
+      let ig: Ignore | null = null;
+      try {
+        ig = ignore().add(await fsp.readFile(join(this.root, dir, '.gitignore'), 'utf8'));
+      } catch {
+        ig = null;
+      }
+      this.perDir.set(dir, ig);
+    }
+    const ig = this.perDir.get(dir);
+    return ig ? { base: dir ? `${dir}/` : '', ig } : undefined;
+  }
+
+  async ignores(rel: string): Promise<boolean> {
+    const parts = rel.split('/');
+    const layers: Layer[] = [{ base: '', ig: this.base }];
+    for (let i = 0; i < parts.length; i++) {
+      const dir = parts.slice(0, i).join('/');
+      if (i > 0 && isIgnored(layers, dir, true)) return true; // an ignored folder hides all below
+      const layer = await this.layer(dir);
+      if (layer) layers.push(layer);
+    }
+    return isIgnored(layers, rel, false);
+  }
+}
+
+/** Lists indexable files under `root`. Never throws for file-system trouble below the root. */
+export async function scanWorkspace(root: string, opts: ScanOptions = {}): Promise<ScanResult> {
+  const maxBytes = (opts.maxFileSizeKB ?? 1024) * 1024;
+  const files: ScannedFile[] = [];
+  const skipped: ScanResult['skipped'] = {};
+  const rootReal = await fsp.realpath(root);
+  const seenDirs = new Set<string>([rootReal]);
+  const baseLayer: Layer = { base: '', ig: ignore().add(DEFAULT_EXCLUDES).add(opts.exclude ?? []) };
+
+  const walk = async (relDir: string, parentLayers: Layer[]): Promise<void> => {
+    if (opts.signal?.aborted) return;
+    const absDir = relDir ? join(root, relDir) : root;
+    let layers = parentLayers;
+    try {
+      const text = await fsp.readFile(join(absDir, '.gitignore'), 'utf8');
+      layers = [...parentLayers, { base: relDir ? `${relDir}/` : '', ig: ignore().add(text) }];
+    } catch {
+      // no .gitignore here
+    }
+    let entries: Dirent[];
+    try {
+      entries = await fsp.readdir(absDir, { withFileTypes: true });
+    } catch {
+      countSkip(skipped, 'unreadable');
+      return;
+    }
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of entries) {
+      if (opts.signal?.aborted) return;
+      const rel = relDir ? `${relDir}/${entry.name}` : entry.name;
+      const abs = join(absDir, entry.name);
+      let isDir = entry.isDirectory();
+      let isFile = entry.isFile();
+      if (entry.isSymbolicLink()) {
+        // Follow links only while they stay inside the root, and never twice into one folder.
+        let real: string;
+        try {
+          real = await fsp.realpath(abs);
+        } catch {
+          countSkip(skipped, 'symlink-loop'); // dangling or cyclic
+          continue;
+        }
+        if (real !== rootReal && !real.startsWith(rootReal + sep)) {
+          countSkip(skipped, 'outside-root');
+          continue;
+        }
+        try {
+          const st = await fsp.stat(abs);
+          isDir = st.isDirectory();
+          isFile = st.isFile();
+        } catch {
+          countSkip(skipped, 'vanished');
+          continue;
+        }
+        if (isDir) {
+          if (seenDirs.has(real)) {
+            countSkip(skipped, 'symlink-loop');
+            continue;
+          }
+          seenDirs.add(real);
+        }
+      }
+      if (isIgnored([baseLayer, ...layers], toPosix(rel), isDir)) {
+        countSkip(skipped, 'ignored');
+        continue;
+      }
+      if (isDir) {
+        await walk(toPosix(rel), layers);
+      } else if (isFile) {
+        let st;
+        try {
+          st = await fsp.stat(abs);
+        } catch {
+          countSkip(skipped, 'vanished');
+          continue;
+        }
+        if (st.size > maxBytes) {
+          countSkip(skipped, 'too-large');
+          continue;
+        }
+        files.push({ path: toPosix(rel), abs, size: st.size, mtimeMs: st.mtimeMs });
+        if (opts.onProgress && files.length % 500 === 0) opts.onProgress(files.length);
+      }
+    }
+  };
+  await walk('', []);
+  return { files, skipped };
+}
+
+export function relativePath(root: string, abs: string): string {
+  return toPosix(relative(root, abs));
+}

@@ -1,0 +1,40 @@
+// Token counts cached by content hash: an edit re-counts only chunks whose text changed.
+import type { Tokenizer } from './tokenizer';
+
+export class TokenCache {
+  private readonly counts = new Map<string, number>();
+  hits = 0;
+  misses = 0;
+
+  constructor(readonly tokenizer: Tokenizer) {}
+
+  get encoding() {
+    return this.tokenizer.encoding;
+  }
+
+  count(text: string, hash: string): number {
+    const cached = this.counts.get(hash);
+    if (cached !== undefined) {
+      this.hits++;
+      return cached;
+    }
+    this.misses++;
+    const n = this.tokenizer.count(text);
+    this.counts.set(hash, n);
+    return n;
+  }
+
+  /** Seeds the cache from persisted chunks so a warm start counts nothing. */
+  remember(hash: string, tokens: number): void {
+    this.counts.set(hash, tokens);
+  }
+
+  /** Drops entries not in `live` (called after big re-indexes to bound memory). */
+  retain(live: Set<string>): void {
+    for (const h of this.counts.keys()) if (!live.has(h)) this.counts.delete(h);
+  }
+
+  get size(): number {
+    return this.counts.size;
+  }
+}
