@@ -1,0 +1,227 @@
+// The ranker the engine calls: stage 1 (candidate gathering, CPU, synchronous)
+// then stage 2 (attention scoring on ONNX Runtime, one batched run per query).
+// Creating a ranker never throws: without a usable model or runtime it ranks
+// with stage 1 alone and says why in `note`.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { InferenceSession, Tensor } from 'onnxruntime-node';
+import type { IndexView } from '../index/indexView';
+import type { CursorWindow, EditorSignals, RankedChunk } from '../types';
+import { assetPath } from '../assets';
+import { buildInputs, MODEL_FORMAT, type ModelMeta } from './model';
+import { FEATURE_NAMES, gatherCandidates, toRanked, type Candidate, type Stage1Output } from './stage1';
+import { keyTermsOf } from './keys';
+
+export type RankerDevice = 'auto' | 'gpu' | 'cpu';
+
+export interface RankRequest {
+  index: IndexView;
+  cursor: CursorWindow;
+  signals: EditorSignals;
+  /** Candidates kept from stage 1 and scored by stage 2 (default 300). */
+  maxCandidates?: number;
+  signal?: AbortSignal;
+}
+
+export interface RankResult {
+  /** Best first, scores in [0, 1]. */
+  ranked: RankedChunk[];
+  /** Execution provider that scored ('cpu', 'webgpu', ...) or 'stage1'. */
+  device: string;
+  /** Why ranking is degraded, when it is. */
+  note?: string;
+  stage1Ms: number;
+  stage2Ms: number;
+}
+
+export interface RankerOptions {
+  device?: RankerDevice;
+  modelPath?: string;
+  userModelPath?: string;
+  log?: (msg: string) => void;
+}
+
+type Ort = typeof import('onnxruntime-node');
+
+/** GPU execution providers worth trying on this platform, in order. */
+export function gpuProviders(platform: NodeJS.Platform = process.platform): string[] {
+  if (platform === 'win32') return ['webgpu', 'dml', 'cuda'];
+  if (platform === 'darwin') return ['webgpu', 'coreml'];
+  return ['webgpu', 'cuda'];
+}
+
+/** CUDA is listed as supported but its provider libraries are a separate download: try it only when present. */
+function cudaPresent(): boolean {
+  try {
+    const bin = join(dirname(require.resolve('onnxruntime-node')), '..', 'bin', 'napi-v6', process.platform, process.arch);
+    return existsSync(join(bin, process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so'));
+  } catch {
+    return false;
+  }
+}
+
+/** Provider chosen per (device, model) for this process: the fallback is decided once. */
+const providerMemo = new Map<string, string>();
+
+function now(): number {
+  return performance.now();
+}
+
+function abortError(): Error {
+  const e = new Error('ranking aborted');
+  e.name = 'AbortError';
+  return e;
+}
+
+/** Synchronous stage-1 ranking (CPU). */
+export function rankStage1(req: RankRequest): RankedChunk[] {
+  return toRanked(gatherCandidates(req).candidates);
+}
+
+export class Ranker {
+  private constructor(
+    private readonly ort: Ort | undefined,
+    private readonly session: InferenceSession | undefined,
+    private readonly meta: ModelMeta | undefined,
+    readonly device: string,
+    private readonly note: string | undefined,
+  ) {}
+
+  /** Why stage 2 is not in use (undefined when it is). */
+  get degradedReason(): string | undefined {
+    return this.note;
+  }
+
+  static async create(opts: RankerOptions = {}): Promise<Ranker> {
+    const log = opts.log ?? (() => undefined);
+    const degrade = (why: string, ort?: Ort) => {
+      log(`ranker: ${why}; ranking with stage 1 only`);
+      return new Ranker(ort, undefined, undefined, 'stage1', why);
+    };
+    let modelPath: string;
+    let bytes: Uint8Array;
+    let meta: ModelMeta;
+    try {
+      modelPath = opts.modelPath ?? assetPath('model/ranker.onnx');
+      bytes = readFileSync(modelPath);
+      const metaPath = modelPath.replace(/\.onnx$/, '.json');
+      meta = JSON.parse(readFileSync(metaPath, 'utf8')) as ModelMeta;
+      if (meta.format !== MODEL_FORMAT) throw new Error(`model format ${meta.format}, expected ${MODEL_FORMAT}`);
+      if (meta.features.join(',') !== FEATURE_NAMES.join(',')) throw new Error('model was trained on other features than this build computes');
+    } catch (err) {
+      return degrade(`ranker model unusable (${(err as Error).message})`);
+    }
+    let ort: Ort;
+    try {
+      ort = await import('onnxruntime-node');
+    } catch (err) {
+      return degrade(`ONNX Runtime failed to load (${(err as Error).message})`);
+    }
+    const device = opts.device ?? 'auto';
+    const memoKey = `${device}|${modelPath}`;
+    const supported = new Set<string>();
+    try {
+      for (const b of ort.listSupportedBackends?.() ?? []) supported.add(b.name);
+    } catch {
+      /* older runtimes: try everything */
+    }
+    const order = device === 'cpu' ? ['cpu'] : [...gpuProviders().filter((p) => (supported.size === 0 || supported.has(p)) && (p !== 'cuda' || cudaPresent())), 'cpu'];
+    const remembered = providerMemo.get(memoKey);
+    const tries = remembered ? [remembered] : order;
+    const failures: string[] = [];
+    for (const ep of tries) {
+      try {
+        const session = await ort.InferenceSession.create(bytes, { executionProviders: [ep], graphOptimizationLevel: 'all', logSeverityLevel: 3 });
+        const r = new Ranker(ort, session, meta, ep, undefined);
+        await r.warmUp();
+        providerMemo.set(memoKey, ep);
+        if (failures.length) log(`ranker: GPU unavailable (${failures.join('; ')}); using cpu`);
+        else log(`ranker: using ${ep}`);
+        return r;
+      } catch (err) {
+        failures.push(`${ep}: ${firstLine((err as Error).message)}`);
+      }
+    }
+    return degrade(`no execution provider could run the model (${failures.join('; ')})`, ort);
+  }
+
+  /** One tiny run so a provider that loads but cannot execute fails here, not mid-ranking. */
+  private async warmUp(): Promise<void> {
+    if (!this.meta) return;
+    const f = new Float32Array(this.meta.features.length);
+    const x = buildInputs(this.meta, [{ term: 'warm', weight: 1 }], [['warm', 'up']], [f]);
+    await this.run(x.n, x);
+  }
+
+  private async run(n: number, x: ReturnType<typeof buildInputs>): Promise<{ score: Float32Array; contrib: Float32Array }> {
+    const ort = this.ort!;
+    const nf = this.meta!.features.length;
+    const feeds: Record<string, Tensor> = {
+      q_ids: new ort.Tensor('int32', x.qIds, [x.lq]),
+      q_w: new ort.Tensor('float32', x.qW, [x.lq]),
+      k_ids: new ort.Tensor('int32', x.kIds, [n, x.lk]),
+      k_mask: new ort.Tensor('float32', x.kMask, [n, x.lk]),
+      feats: new ort.Tensor('float32', x.feats, [n, nf]),
+    };
+    const out = await this.session!.run(feeds);
+    return { score: out.score.data as Float32Array, contrib: out.contrib.data as Float32Array };
+  }
+
+  async rank(req: RankRequest): Promise<RankResult> {
+    if (req.signal?.aborted) throw abortError();
+    const t0 = now();
+    const s1: Stage1Output = gatherCandidates(req);
+    const t1 = now();
+    if (!this.session || !this.meta || s1.candidates.length === 0) {
+      return { ranked: toRanked(s1.candidates), device: this.session ? this.device : 'stage1', note: this.note, stage1Ms: t1 - t0, stage2Ms: 0 };
+    }
+    if (req.signal?.aborted) throw abortError();
+    const cands = s1.candidates;
+    try {
+      const keys = cands.map((c) => keyTermsOf(c.chunk, s1.bm, this.meta!.maxKey));
+      const x = buildInputs(this.meta, s1.terms, keys, cands.map((c) => c.features));
+      const { score, contrib } = await this.run(cands.length, x);
+      if (req.signal?.aborted) throw abortError();
+      const ranked = rankWithScores(cands, score, contrib, s1.terms, x.lq);
+      return { ranked, device: this.device, stage1Ms: t1 - t0, stage2Ms: now() - t1 };
+    } catch (err) {
+      if ((err as Error).name === 'AbortError') throw err;
+      const note = `stage 2 failed (${firstLine((err as Error).message)}); stage 1 ranking`;
+      return { ranked: toRanked(cands), device: 'stage1', note, stage1Ms: t1 - t0, stage2Ms: now() - t1 };
+    }
+  }
+
+  async dispose(): Promise<void> {
+    await this.session?.release();
+  }
+}
+
+/** Orders candidates by model score; evidence = cursor terms with the largest attention-pooled contribution. */
+export function rankWithScores(
+  cands: readonly Candidate[],
+  score: Float32Array,
+  contrib: Float32Array,
+  terms: ReadonlyArray<{ term: string; weight: number }>,
+  lq: number,
+): RankedChunk[] {
+  const order = cands.map((_, i) => i);
+  const eff = (i: number) => (cands[i].sources.includes('pinned') ? Math.max(score[i], 0.999) : score[i]);
+  order.sort((a, b) => eff(b) - eff(a) || cands[a].ord - cands[b].ord);
+  return order.map((i) => {
+    const c = cands[i];
+    const top: Array<{ t: string; v: number }> = [];
+    for (let q = 0; q < Math.min(lq, terms.length); q++) top.push({ t: terms[q].term, v: contrib[i * lq + q] });
+    top.sort((a, b) => b.v - a.v);
+    const evidence: string[] = [];
+    for (const e of c.evidence) if (evidence.length < 2 && !evidence.includes(e)) evidence.push(e);
+    for (const t of top) {
+      if (evidence.length >= 5 || t.v <= 0.005) break;
+      if (!evidence.includes(t.t)) evidence.push(t.t);
+    }
+    return { chunk: c.chunk, score: Math.min(1, Math.max(0, eff(i))), sources: [...c.sources], evidence };
+  });
+}
+
+function firstLine(s: string): string {
+  return (s.split('\n').find((l) => l.trim()) ?? s).trim().slice(0, 200);
+}

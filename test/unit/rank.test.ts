@@ -1,0 +1,231 @@
+// The ranker: stage-1 sources and exclusions, the ONNX graph against the
+// TypeScript reference, device fallback and degradation to stage 1.
+import { strict as assert } from 'node:assert';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import * as ort from 'onnxruntime-node';
+import type { IndexView } from '../../src/core/index/indexView';
+import type { Chunk, CursorWindow } from '../../src/core/types';
+import { emptySignals } from '../../src/core/types';
+import { buildGraph, readWeights } from '../../src/core/rank/graph';
+import { buildInputs, forward, initialWeights, MODEL_FORMAT, type ModelMeta } from '../../src/core/rank/model';
+import { Ranker, rankStage1 } from '../../src/core/rank/ranker';
+import { FEATURE_NAMES } from '../../src/core/rank/stage1';
+import { queryTermsFromText, rng, splitIdentifier } from '../../src/core/rank/text';
+
+// ---- a small in-memory IndexView: paragraphs are chunks ----
+const DEF = /(?:function|class|const|interface|type|def)\s+([A-Za-z_$][\w$]*)/g;
+const IMPORT = /import\s*\{([^}]*)\}\s*from\s*'\.\/([\w/]+)'/g;
+
+function fakeIndex(files: Record<string, string>): IndexView {
+  const chunks = new Map<string, Chunk[]>();
+  const imports = new Map<string, Map<string, string[]>>();
+  for (const [path, text] of Object.entries(files)) {
+    const lines = text.split('\n');
+    const out: Chunk[] = [];
+    let start = 0;
+    const flush = (end: number) => {
+      const body = lines.slice(start, end).join('\n');
+      if (body.trim()) {
+        const defines = [...body.matchAll(DEF)].map((m) => m[1]);
+        const uses = [...new Set((body.match(/[A-Za-z_$][\w$]*/g) ?? []).flatMap(splitIdentifier))];
+        out.push({
+          id: `${path}#${start + 1}-${end}`,
+          path,
+          startLine: start + 1,
+          endLine: end,
+          language: 'typescript',
+          kind: body.startsWith('import') ? 'imports' : defines.length ? 'function' : 'window',
+          defines,
+          uses,
+          hash: (body.length * 2654435761).toString(16).padStart(16, '0').slice(0, 16),
+          tokens: Math.ceil(body.length / 4),
+        });
+      }
+      start = end + 1;
+    };
+    lines.forEach((l, i) => l.trim() === '' && flush(i));
+    flush(lines.length);
+    chunks.set(path, out);
+    const m = new Map<string, string[]>();
+    for (const im of text.matchAll(IMPORT)) m.set(`${path.includes('/') ? path.slice(0, path.lastIndexOf('/') + 1) : ''}${im[2]}.ts`, im[1].split(',').map((s) => s.trim()).filter(Boolean));
+    imports.set(path, m);
+  }
+  const all = [...chunks.values()].flat();
+  return {
+    fileCount: () => chunks.size,
+    files: () => chunks.keys(),
+    allChunks: () => all,
+    chunksOf: (p) => chunks.get(p) ?? [],
+    definitionsOf: (name) => all.filter((c) => c.defines.includes(name)),
+    importsOf: (p) => [...(imports.get(p)?.keys() ?? [])],
+    importersOf: (p) => [...imports.entries()].filter(([, m]) => m.has(p)).map(([k]) => k),
+    importedNamesOf: (p) => imports.get(p) ?? new Map(),
+    chunkText: (c) => (files[c.path] ?? '').split('\n').slice(c.startLine - 1, c.endLine).join('\n'),
+    fileText: (p) => files[p],
+  };
+}
+
+function cursorAt(index: IndexView, path: string, line: number, radius = 6): CursorWindow {
+  const lines = (index.fileText(path) ?? '').split('\n');
+  const startLine = Math.max(1, line - radius);
+  const endLine = Math.min(lines.length, line + radius);
+  const text = lines.slice(startLine - 1, endLine).join('\n');
+  return {
+    path,
+    startLine,
+    endLine,
+    tokens: Math.ceil(text.length / 4),
+    text,
+    queryTerms: queryTermsFromText(text, line - startLine),
+    nearIdentifiers: [],
+    cursorLine: line - 1,
+  } as CursorWindow;
+}
+
+const FILES: Record<string, string> = {
+  'src/app.ts': [
+    "import { parseConfig, loadPlugins } from './config'",
+    '',
+    'export function start(argv: string[]) {',
+    '  const cfg = parseConfig(argv)',
+    '  // the cursor sits below',
+    '  const plugins = loadPlugins(cfg.pluginDir)',
+    '  return plugins',
+    '}',
+  ].join('\n'),
+  'src/config.ts': [
+    'export function parseConfig(argv: string[]) {',
+    '  return { pluginDir: argv[0] }',
+    '}',
+    '',
+    'export function loadPlugins(pluginDir: string) {',
+    '  return readPluginDir(pluginDir)',
+    '}',
+  ].join('\n'),
+  'src/fs.ts': ['export function readPluginDir(dir: string) {', '  return [dir]', '}'].join('\n'),
+  'lib/unrelated.ts': ['export function drawCircle(radius: number) {', '  return radius * 2', '}'].join('\n'),
+};
+
+test('splitIdentifier follows the index convention', () => {
+  assert.deepEqual(splitIdentifier('parseHTTPRequest_v2'), ['parse', 'http', 'request', 'v2']);
+  assert.deepEqual(splitIdentifier('$foo_barBaz'), ['foo', 'bar', 'baz']);
+});
+
+test('stage 1 gathers candidates with sources and evidence, excluding the cursor chunks', () => {
+  const index = fakeIndex(FILES);
+  const cursor = cursorAt(index, 'src/app.ts', 6, 3);
+  const ranked = rankStage1({ index, cursor, signals: { ...emptySignals(), openTabs: ['lib/unrelated.ts'] } });
+  assert.ok(ranked.length > 0);
+  for (const r of ranked) {
+    assert.ok(r.score >= 0 && r.score <= 1);
+    assert.ok(!(r.chunk.path === cursor.path && r.chunk.startLine <= cursor.endLine && r.chunk.endLine >= cursor.startLine), 'cursor chunk leaked');
+  }
+  for (let i = 1; i < ranked.length; i++) assert.ok(ranked[i - 1].score >= ranked[i].score);
+  const load = ranked.find((r) => r.chunk.defines.includes('loadPlugins'))!;
+  assert.ok(load, 'definition of loadPlugins is a candidate');
+  assert.ok(load.sources.includes('import'));
+  assert.ok(load.sources.includes('bm25'));
+  assert.ok(load.evidence?.some((e) => e === 'loadPlugins' || e === 'plugins' || e === 'plugin'));
+  const unrelated = ranked.find((r) => r.chunk.path === 'lib/unrelated.ts')!;
+  assert.deepEqual(unrelated.sources, ['open-tab']);
+  assert.ok(ranked.indexOf(load) < ranked.indexOf(unrelated));
+  assert.ok(ranked.some((r) => r.chunk.path === 'src/fs.ts' && r.sources.includes('same-folder')));
+});
+
+test('stage 1 honours excluded paths, pinned ids and maxCandidates', () => {
+  const index = fakeIndex(FILES);
+  const cursor = cursorAt(index, 'src/app.ts', 6, 3);
+  const pinnedId = index.chunksOf('lib/unrelated.ts')[0].id;
+  const ranked = rankStage1({ index, cursor, signals: { ...emptySignals(), excluded: ['src/config.ts'], pinned: [pinnedId] } });
+  assert.ok(!ranked.some((r) => r.chunk.path === 'src/config.ts'));
+  assert.equal(ranked[0].chunk.id, pinnedId);
+  assert.ok(ranked[0].sources.includes('pinned'));
+  assert.equal(rankStage1({ index, cursor, signals: emptySignals(), maxCandidates: 1 }).length, 1);
+});
+
+test('stage 1 on an empty index returns nothing', () => {
+  const index = fakeIndex({ 'a.ts': 'const x = 1' });
+  assert.deepEqual(rankStage1({ index, cursor: cursorAt(index, 'a.ts', 1), signals: emptySignals() }), []);
+});
+
+const TINY: ModelMeta = { format: MODEL_FORMAT, vocab: 64, dim: 8, maxQuery: 6, maxKey: 5, features: [...FEATURE_NAMES] };
+
+test('the ONNX graph computes the reference scores (1e-4)', async () => {
+  const rand = rng(7);
+  const m = initialWeights(TINY, 7, rand, { w: Array.from({ length: FEATURE_NAMES.length + 2 }, () => rand() * 2 - 1), b: -0.3 });
+  m.tau = 3.5;
+  for (let i = TINY.dim; i < m.embedding.length; i++) m.embedding[i] *= 0.5 + rand(); // non-unit rows too
+  const session = await ort.InferenceSession.create(buildGraph(m), { executionProviders: ['cpu'] });
+  for (let trial = 0; trial < 5; trial++) {
+    const nq = 1 + Math.floor(rand() * 6);
+    const terms = Array.from({ length: nq }, () => ({ term: `t${Math.floor(rand() * 40)}`, weight: 0.1 + rand() }));
+    const n = 1 + Math.floor(rand() * 7);
+    const keys = Array.from({ length: n }, () => Array.from({ length: Math.floor(rand() * 7) }, () => `t${Math.floor(rand() * 40)}`));
+    const feats = Array.from({ length: n }, () => Float32Array.from(FEATURE_NAMES, () => rand()));
+    const x = buildInputs(TINY, terms, keys, feats);
+    const ref = forward(m, x);
+    const out = await session.run({
+      q_ids: new ort.Tensor('int32', x.qIds, [x.lq]),
+      q_w: new ort.Tensor('float32', x.qW, [x.lq]),
+      k_ids: new ort.Tensor('int32', x.kIds, [n, x.lk]),
+      k_mask: new ort.Tensor('float32', x.kMask, [n, x.lk]),
+      feats: new ort.Tensor('float32', x.feats, [n, FEATURE_NAMES.length]),
+    });
+    const score = out.score.data as Float32Array;
+    const contrib = out.contrib.data as Float32Array;
+    assert.equal(score.length, n);
+    for (let i = 0; i < n; i++) assert.ok(Math.abs(score[i] - ref.scores[i]) < 1e-4, `score ${i}: ${score[i]} vs ${ref.scores[i]}`);
+    for (let i = 0; i < contrib.length; i++) assert.ok(Math.abs(contrib[i] - ref.contrib[i]) < 1e-4);
+  }
+  await session.release();
+  const back = readWeights(buildGraph(m));
+  assert.deepEqual(back.meta, TINY);
+  assert.ok(Math.abs(back.tau - 3.5) < 1e-6);
+  assert.deepEqual([...back.embedding.slice(0, 20)], [...m.embedding.slice(0, 20)]);
+});
+
+test('device gpu falls back to cpu here and says so once; the shipped model ranks', async () => {
+  const logs: string[] = [];
+  const ranker = await Ranker.create({ device: 'gpu', log: (m) => logs.push(m) });
+  assert.equal(ranker.device, 'cpu');
+  assert.equal(logs.length, 1);
+  assert.match(logs[0], /using cpu/);
+  const index = fakeIndex(FILES);
+  const res = await ranker.rank({ index, cursor: cursorAt(index, 'src/app.ts', 6, 3), signals: emptySignals() });
+  assert.equal(res.device, 'cpu');
+  assert.equal(res.note, undefined);
+  assert.ok(res.ranked.length > 0);
+  for (const r of res.ranked) assert.ok(r.score >= 0 && r.score <= 1 && r.evidence);
+  for (let i = 1; i < res.ranked.length; i++) assert.ok(res.ranked[i - 1].score >= res.ranked[i].score);
+  await ranker.dispose();
+});
+
+test('a missing or broken model degrades to stage 1 with a clear note, never a crash', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cb-rank-'));
+  const index = fakeIndex(FILES);
+  const cursor = cursorAt(index, 'src/app.ts', 6, 3);
+  const missing = await Ranker.create({ device: 'cpu', modelPath: join(dir, 'nope.onnx'), log: () => undefined });
+  assert.equal(missing.device, 'stage1');
+  const r1 = await missing.rank({ index, cursor, signals: emptySignals() });
+  assert.equal(r1.device, 'stage1');
+  assert.match(r1.note ?? '', /model unusable.*(ENOENT|no such file)/);
+  assert.ok(r1.ranked.length > 0);
+
+  const broken = join(dir, 'broken.onnx');
+  writeFileSync(broken, 'not a model');
+  writeFileSync(join(dir, 'broken.json'), JSON.stringify({ format: MODEL_FORMAT, vocab: 64, dim: 8, maxQuery: 6, maxKey: 5, features: [...FEATURE_NAMES] }));
+  const logs: string[] = [];
+  const bad = await Ranker.create({ device: 'cpu', modelPath: broken, log: (m) => logs.push(m) });
+  assert.equal(bad.device, 'stage1');
+  assert.match(logs.join('\n'), /stage 1 only/);
+  const r2 = await bad.rank({ index, cursor, signals: emptySignals() });
+  assert.match(r2.note ?? '', /no execution provider could run the model/);
+  assert.deepEqual(r2.ranked.map((r) => r.chunk.id), r1.ranked.map((r) => r.chunk.id));
+
+  const aborted = new AbortController();
+  aborted.abort();
+  await assert.rejects(bad.rank({ index, cursor, signals: emptySignals(), signal: aborted.signal }), { name: 'AbortError' });
+});
