@@ -1,0 +1,100 @@
+// The budget bar's segments (pure; unit-tested in Node).
+import type { ContextReport } from '../src/core/report';
+
+export type SegmentKey = 'overhead' | 'cursor' | 'pinned' | 'retrieved' | 'free' | 'reserve';
+
+export interface BudgetSegment {
+  key: SegmentKey;
+  label: string;
+  tokens: number;
+  /** Share of the whole bar, in [0, 1]; the fractions sum to 1 (or all 0 for an empty bar). */
+  fraction: number;
+}
+
+export interface BudgetBarModel {
+  segments: BudgetSegment[];
+  /** Tokens the packed prompt uses (overhead + cursor + pinned + retrieved). */
+  used: number;
+  budget: number;
+  reserve: number;
+  /** Tokens over the budget (0 when within). */
+  over: number;
+  /** used / budget (may exceed 1). */
+  usedShare: number;
+  /** Where the budget ends on the bar, in [0, 1]. */
+  budgetMark: number;
+}
+
+const LABELS: Record<SegmentKey, string> = {
+  overhead: 'Overhead',
+  cursor: 'Cursor window',
+  pinned: 'Pinned',
+  retrieved: 'Retrieved',
+  free: 'Free',
+  reserve: 'Output reserve',
+};
+
+function nonNeg(n: number | undefined): number {
+  return typeof n === 'number' && Number.isFinite(n) && n > 0 ? n : 0;
+}
+
+/**
+ * Segments for a bar `max(budget, used) + reserve` wide: overhead, cursor, pinned,
+ * retrieved, free (budget left), then the output reserve. `budget` may differ from
+ * the report's (the slider previews a new budget before the host re-packs).
+ */
+export function budgetBar(split: ContextReport['budgetSplit'] | null | undefined, budget: number): BudgetBarModel {
+  const s = split ?? { contextLimit: 0, reserve: 0, overhead: 0, cursor: 0, pinned: 0, retrieved: 0 };
+  const b = nonNeg(budget);
+  const parts: Array<[SegmentKey, number]> = [
+    ['overhead', nonNeg(s.overhead)],
+    ['cursor', nonNeg(s.cursor)],
+    ['pinned', nonNeg(s.pinned)],
+    ['retrieved', nonNeg(s.retrieved)],
+  ];
+  const used = parts.reduce((a, [, t]) => a + t, 0);
+  const reserve = nonNeg(s.reserve);
+  const free = Math.max(0, b - used);
+  parts.push(['free', free], ['reserve', reserve]);
+  const total = Math.max(b, used) + reserve;
+  const segments = parts.map(([key, tokens]) => ({ key, label: LABELS[key], tokens, fraction: total > 0 ? tokens / total : 0 }));
+  return {
+    segments,
+    used,
+    budget: b,
+    reserve,
+    over: Math.max(0, used - b),
+    usedShare: b > 0 ? used / b : used > 0 ? Infinity : 0,
+    budgetMark: total > 0 ? b / total : 0,
+  };
+}
+
+/** 'ok' below warnAt, 'warn' from warnAt of the budget, 'over' above it. */
+export function budgetLevel(usedShare: number, warnAt = 0.8): 'ok' | 'warn' | 'over' {
+  if (usedShare > 1) return 'over';
+  if (usedShare >= warnAt) return 'warn';
+  return 'ok';
+}
+
+/** Slider positions run 0..SLIDER_STEPS; the mapping to tokens is logarithmic so small budgets stay pickable. */
+export const SLIDER_STEPS = 1000;
+
+/** Tokens for a slider position, snapped to `step` and clamped to [min, max]. */
+export function sliderToTokens(pos: number, min: number, max: number, step: number): number {
+  const lo = Math.max(1, min);
+  const hi = Math.max(lo, max);
+  const p = Math.min(SLIDER_STEPS, Math.max(0, Number.isFinite(pos) ? pos : 0)) / SLIDER_STEPS;
+  const raw = Math.exp(Math.log(lo) + p * (Math.log(hi) - Math.log(lo)));
+  const st = step > 0 ? step : 1;
+  const snapped = Math.round(raw / st) * st;
+  return Math.min(hi, Math.max(lo, snapped));
+}
+
+/** The slider position for a token budget (inverse of sliderToTokens, before snapping). */
+export function tokensToSlider(tokens: number, min: number, max: number): number {
+  const lo = Math.max(1, min);
+  const hi = Math.max(lo, max);
+  if (hi === lo) return 0;
+  const t = Math.min(hi, Math.max(lo, Number.isFinite(tokens) ? tokens : lo));
+  return Math.round(((Math.log(t) - Math.log(lo)) / (Math.log(hi) - Math.log(lo))) * SLIDER_STEPS);
+}
