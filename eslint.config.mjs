@@ -9,7 +9,7 @@ const networkAllowList = [];
 const noNetwork = networkModules.map((name) => ({ name, message: 'No network access in Context Budget: user code never leaves the machine.' }));
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'test/e2e/.host/**', 'test/e2e/artifacts/**', '**/*.js', '**/*.mjs', '.cache/**', 'bench/corpus/**', 'bench/devset/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'test/e2e/.host/**', 'test/fixtures/**', 'test/e2e/fixture/**', 'test/e2e/artifacts/**', '**/*.js', '**/*.mjs', '.cache/**', 'bench/corpus/**', 'bench/devset/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {

@@ -27,7 +27,6 @@ const common = {
 const nodeEntries = [
   ['src/extension/extension.ts', 'extension'],
   ['src/cli/main.ts', 'cli'],
-  ['src/core/tokens/tokenWorker.ts', 'tokenWorker'],
 ];
 // Dev tools never ship in the VSIX (.vscodeignore whitelists only the above).
 const devEntries = [

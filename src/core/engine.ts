@@ -1,0 +1,252 @@
+// The one pipeline every surface uses (CLI, status bar, panel, chat): for a
+// cursor position, take the cursor window, rank the workspace's chunks, pack
+// them into the budget, render the prompt and cost it.
+import { DEFAULT_HARDWARE_ID, DEFAULT_MODEL_ID, loadProfiles } from './cost/profiles';
+import { estimateCost } from './cost/costModel';
+import type { HardwareProfile, ModelProfile } from './cost/types';
+import { splitLines } from './chunk/chunker';
+import { cursorWindowOfText } from './cursor';
+import { WorkspaceIndex, type IndexOptions, type RefreshOptions } from './index/workspaceIndex';
+import { packAndRender, type PackedPrompt, type PromptFormat } from './pack/render';
+import { Ranker, type RankerDevice } from './rank/ranker';
+import type { ContextReport, ReportItem } from './report';
+import { isEncodingName, type EncodingName } from './tokens/tokenizer';
+import type { CursorPosition, CursorWindow, EditorSignals, RankedChunk } from './types';
+
+export interface EngineSettings {
+  model: string;
+  hardware: string;
+  /** Tokens for the packed context (cursor window included), or 'model' for the model's limit minus reserve and overhead. */
+  budget: number | 'model';
+  reserveOutputTokens: number;
+  /** Tokens kept for the system prompt and instructions around the context. */
+  promptOverheadTokens: number;
+  prefixShare: number;
+  suffixShare: number;
+  /** Output tokens assumed when estimating latency and price. */
+  outputTokens: number;
+  format: PromptFormat;
+  minScore: number;
+  maxCandidates: number;
+  /** Custom profiles (settings `contextBudget.models` / `.hardware`). */
+  userModels?: unknown;
+  userHardware?: unknown;
+}
+
+export const DEFAULT_SETTINGS: EngineSettings = {
+  model: DEFAULT_MODEL_ID,
+  hardware: DEFAULT_HARDWARE_ID,
+  budget: 'model',
+  reserveOutputTokens: 4096,
+  promptOverheadTokens: 0,
+  prefixShare: 0.3,
+  suffixShare: 0.15,
+  outputTokens: 256,
+  format: 'markdown',
+  minScore: 0,
+  maxCandidates: 300,
+};
+
+export interface EngineOptions {
+  root: string;
+  settings?: Partial<EngineSettings>;
+  index?: Omit<IndexOptions, 'encoding'>;
+  ranker?: { device?: RankerDevice; userModelPath?: string };
+  log?: (msg: string) => void;
+}
+
+export interface ComputedContext {
+  report: ContextReport;
+  prompt: PackedPrompt;
+  cursor: CursorWindow;
+  /** The ranking behind the report: `packAt` re-packs it for other budgets without ranking again. */
+  ranked: RankedChunk[];
+}
+
+export class EngineError extends Error {}
+
+export interface ResolvedProfiles {
+  model: ModelProfile;
+  hardware: HardwareProfile;
+  encoding: EncodingName;
+  errors: string[];
+}
+
+/** Looks up the model and hardware profiles; unknown ids are errors naming the id and the known ones. */
+export function resolveProfiles(settings: Pick<EngineSettings, 'model' | 'hardware' | 'userModels' | 'userHardware'>): ResolvedProfiles {
+  const profiles = loadProfiles(settings.userModels, settings.userHardware);
+  const model = profiles.models.get(settings.model);
+  if (!model) throw new EngineError(`unknown model '${settings.model}' (known: ${[...profiles.models.keys()].join(', ')})`);
+  const hardware = profiles.hardware.get(settings.hardware);
+  if (!hardware) throw new EngineError(`unknown hardware profile '${settings.hardware}' (known: ${[...profiles.hardware.keys()].join(', ')})`);
+  const encoding = isEncodingName(model.encoding) ? model.encoding : 'o200k_base';
+  return { model, hardware, encoding, errors: profiles.errors };
+}
+
+/** Budget arithmetic shared by every surface. */
+export function budgetFor(settings: EngineSettings, contextLimit: number): { budget: number; reserve: number; overhead: number } {
+  const reserve = Math.max(0, Math.floor(settings.reserveOutputTokens));
+  const overhead = Math.max(0, Math.floor(settings.promptOverheadTokens));
+  const ceiling = Math.max(0, contextLimit - reserve - overhead);
+  const wanted = settings.budget === 'model' ? ceiling : Math.floor(settings.budget);
+  return { budget: Math.max(0, Math.min(wanted, ceiling)), reserve, overhead };
+}
+
+export class ContextEngine {
+  settings: EngineSettings;
+  private profiles: ResolvedProfiles;
+
+  private constructor(
+    readonly root: string,
+    settings: EngineSettings,
+    profiles: ResolvedProfiles,
+    readonly index: WorkspaceIndex,
+    readonly ranker: Ranker,
+    private readonly log: (msg: string) => void,
+  ) {
+    this.settings = settings;
+    this.profiles = profiles;
+  }
+
+  /** Opens the engine with an empty index; call `refresh()` to fill it. */
+  static async open(opts: EngineOptions): Promise<ContextEngine> {
+    const settings = { ...DEFAULT_SETTINGS, ...opts.settings };
+    const profiles = resolveProfiles(settings);
+    const log = opts.log ?? (() => undefined);
+    for (const e of profiles.errors) log(`profile error: ${e}`);
+    const index = await WorkspaceIndex.create(opts.root, { ...opts.index, encoding: profiles.encoding });
+    const ranker = await Ranker.create({ device: opts.ranker?.device ?? 'auto', userModelPath: opts.ranker?.userModelPath, log });
+    return new ContextEngine(opts.root, settings, profiles, index, ranker, log);
+  }
+
+  get model(): ModelProfile {
+    return this.profiles.model;
+  }
+
+  get hardware(): HardwareProfile {
+    return this.profiles.hardware;
+  }
+
+  get profileErrors(): string[] {
+    return this.profiles.errors;
+  }
+
+  refresh(opts?: RefreshOptions) {
+    return this.index.refresh(opts);
+  }
+
+  /** Applies new settings. A model with another encoding needs a new engine (returns false). */
+  updateSettings(patch: Partial<EngineSettings>): boolean {
+    const next = { ...this.settings, ...patch };
+    const profiles = resolveProfiles(next);
+    if (profiles.encoding !== this.index.encoding) return false;
+    this.settings = next;
+    this.profiles = profiles;
+    return true;
+  }
+
+  budget(override?: number): { budget: number; reserve: number; overhead: number; contextLimit: number } {
+    const s = override === undefined ? this.settings : { ...this.settings, budget: override };
+    return { ...budgetFor(s, this.model.contextLength), contextLimit: this.model.contextLength };
+  }
+
+  /** Computes the packed context for a cursor position. `pos.path` is relative to the root. */
+  async compute(pos: CursorPosition, signals: EditorSignals, opts: { budget?: number; format?: PromptFormat; signal?: AbortSignal } = {}): Promise<ComputedContext> {
+    const started = performance.now();
+    const text = this.index.fileText(pos.path);
+    if (text === undefined) throw new EngineError(`cannot read ${pos.path}`);
+    const { budget, reserve, overhead, contextLimit } = this.budget(opts.budget);
+    const cursor = this.cursorFor(pos.path, text, pos.line, budget);
+    const rankStart = performance.now();
+    const ranking = await this.ranker.rank({ index: this.index, cursor, signals, maxCandidates: this.settings.maxCandidates, signal: opts.signal });
+    if (opts.signal?.aborted) throw new EngineError('cancelled');
+    const packStart = performance.now();
+    const format = opts.format ?? this.settings.format;
+    const prompt = this.pack(ranking.ranked, cursor, budget, signals, format);
+    const packEnd = performance.now();
+    const items: ReportItem[] = prompt.pack.items.map((i) => ({
+      id: i.ranked.chunk.id,
+      path: i.ranked.chunk.path,
+      startLine: i.ranked.chunk.startLine,
+      endLine: i.ranked.chunk.endLine,
+      tokens: i.ranked.chunk.tokens,
+      score: round(i.ranked.score, 4),
+      selected: i.selected,
+      reason: i.reason,
+      sources: i.ranked.sources,
+      kind: i.ranked.chunk.kind,
+      pinned: signals.pinned.includes(i.ranked.chunk.id),
+      evidence: i.ranked.evidence,
+    }));
+    const pinnedTokens = items.filter((i) => i.selected && i.reason === 'pinned').reduce((s, i) => s + i.tokens, 0);
+    const cost = estimateCost(this.model, this.hardware, { inputTokens: prompt.tokens + overhead, outputTokens: this.settings.outputTokens });
+    const report: ContextReport = {
+      version: 1,
+      root: this.root,
+      file: pos.path,
+      line: pos.line,
+      column: pos.column,
+      model: this.model.id,
+      modelName: this.model.name,
+      encoding: this.index.encoding,
+      hardware: this.hardware.id,
+      budget,
+      budgetSplit: { contextLimit, reserve, overhead, cursor: cursor.tokens, pinned: pinnedTokens, retrieved: prompt.pack.selectedTokens - pinnedTokens },
+      device: ranking.device,
+      rankerNote: ranking.note,
+      cursor: { startLine: cursor.startLine, endLine: cursor.endLine, tokens: cursor.tokens },
+      items,
+      totals: { selectedTokens: prompt.pack.selectedTokens, candidates: items.length, indexedFiles: this.index.fileCount(), promptTokens: prompt.tokens },
+      cost,
+      timings: {
+        indexMs: round(this.index.stats().ms, 1),
+        rankMs: round(packStart - rankStart, 2),
+        packMs: round(packEnd - packStart, 2),
+        totalMs: round(performance.now() - started, 2),
+      },
+    };
+    return { report, prompt, cursor, ranked: ranking.ranked };
+  }
+
+  private cursorFor(path: string, text: string, line: number, budget: number): CursorWindow {
+    return cursorWindowOfText(path, text, line, {
+      prefixTokens: Math.floor(budget * this.settings.prefixShare),
+      suffixTokens: Math.floor(budget * this.settings.suffixShare),
+      tokenizer: this.index.tokens.tokenizer,
+    });
+  }
+
+  private pack(ranked: RankedChunk[], cursor: CursorWindow, budget: number, signals: EditorSignals, format: PromptFormat): PackedPrompt {
+    return packAndRender({
+      ranked,
+      budget,
+      cursor,
+      pinned: new Set(signals.pinned),
+      excluded: new Set(signals.excluded),
+      minScore: this.settings.minScore,
+      format,
+      tokenizer: this.index.tokens.tokenizer,
+      textOf: (path, s, e) => sliceLines(this.index.fileText(path) ?? '', s, e),
+    });
+  }
+
+  /** The same ranking packed at another budget (cursor window resized to that budget's shares). */
+  packAt(ctx: ComputedContext, budget: number, signals: EditorSignals): PackedPrompt {
+    const text = this.index.fileText(ctx.report.file) ?? ctx.cursor.text;
+    const cursor = this.cursorFor(ctx.report.file, text, ctx.report.line, budget);
+    return this.pack(ctx.ranked, cursor, budget, signals, this.settings.format);
+  }
+
+  async dispose(): Promise<void> {
+    await this.ranker.dispose();
+  }
+}
+
+export function sliceLines(text: string, startLine: number, endLine: number): string {
+  return splitLines(text).slice(startLine - 1, endLine).join('\n');
+}
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}

@@ -1,0 +1,182 @@
+// Chooses which ranked chunks go into the token budget. The cursor window is
+// always in, pinned chunks next, then a 0/1 knapsack over the rest: value =
+// relevance, weight = the tokens the chunk costs in the rendered prompt.
+//
+// Solver: greedy by value per token (skipping what does not fit), the best
+// single item, and an exact dynamic program over the densest candidates for the
+// first DP_CAPACITY tokens; the best of the three wins. Each of the three only
+// grows with the budget, so the chosen relevance never drops as the budget
+// grows, and greedy+single alone is already within a factor 2 of the optimum.
+import type { Chunk, PackedItem, RankedChunk } from '../types';
+
+export interface PackInput {
+  /** Candidates, best first. */
+  ranked: readonly RankedChunk[];
+  /** Total tokens for the packed context, cursor window included. */
+  budget: number;
+  cursorTokens: number;
+  /** Chunk ids the user pinned (always selected when they fit at all). */
+  pinned?: ReadonlySet<string>;
+  /** Chunk ids or file paths the user excluded. */
+  excluded?: ReadonlySet<string>;
+  /** Candidates scoring below this are not considered. */
+  minScore?: number;
+  /** Tokens a chunk costs beyond its own text (its header and fences in the rendered prompt). */
+  overheadTokens?: (chunk: Chunk) => number;
+}
+
+export interface PackResult {
+  /** One entry per candidate, in rank order. */
+  items: PackedItem[];
+  /** Sum of the selected chunks' own tokens. */
+  selectedTokens: number;
+  /** Tokens the selection costs including per-chunk overhead. */
+  costTokens: number;
+  /** Sum of the selected chunks' scores. */
+  relevance: number;
+}
+
+/** Candidates considered by the exact refinement, and its capacity. */
+const DP_ITEMS = 160;
+const DP_CAPACITY = 2048;
+/** Two chunks of one file sharing at least this share of the smaller one's lines say the same thing. */
+const OVERLAP_REDUNDANT = 0.5;
+
+function overlapShare(a: Chunk, b: Chunk): number {
+  if (a.path !== b.path) return 0;
+  const lo = Math.max(a.startLine, b.startLine);
+  const hi = Math.min(a.endLine, b.endLine);
+  if (hi < lo) return 0;
+  const smaller = Math.min(a.endLine - a.startLine, b.endLine - b.startLine) + 1;
+  return (hi - lo + 1) / smaller;
+}
+
+function redundantWith(c: Chunk, kept: readonly Chunk[]): Chunk | undefined {
+  for (const k of kept) {
+    if (k.hash === c.hash || overlapShare(c, k) >= OVERLAP_REDUNDANT) return k;
+  }
+  return undefined;
+}
+
+/** Exact 0/1 knapsack (integer weights) — returns the chosen indices. */
+export function knapsackExact(weights: readonly number[], values: readonly number[], capacity: number): number[] {
+  const n = weights.length;
+  const cap = Math.max(0, Math.floor(capacity));
+  const best = new Float64Array(cap + 1);
+  const take = new Uint8Array(n * (cap + 1));
+  for (let i = 0; i < n; i++) {
+    const w = weights[i];
+    const v = values[i];
+    if (w > cap) continue;
+    const row = i * (cap + 1);
+    for (let c = cap; c >= w; c--) {
+      const cand = best[c - w] + v;
+      if (cand > best[c]) {
+        best[c] = cand;
+        take[row + c] = 1;
+      }
+    }
+  }
+  const chosen: number[] = [];
+  let c = cap;
+  for (let i = n - 1; i >= 0; i--) {
+    if (take[i * (cap + 1) + c]) {
+      chosen.push(i);
+      c -= weights[i];
+    }
+  }
+  return chosen.reverse();
+}
+
+export function packChunks(input: PackInput): PackResult {
+  const pinned = input.pinned ?? new Set<string>();
+  const excluded = input.excluded ?? new Set<string>();
+  const minScore = input.minScore ?? 0;
+  const overhead = input.overheadTokens ?? (() => 0);
+  const budget = Math.max(0, Math.floor(input.budget));
+  const available = Math.max(0, budget - input.cursorTokens);
+
+  const reasons = new Map<string, string>();
+  const cost = (c: Chunk) => c.tokens + overhead(c);
+  const kept: Chunk[] = [];
+  let used = 0;
+
+  // 1. Exclusions, then pinned chunks in rank order.
+  for (const r of input.ranked) {
+    const c = r.chunk;
+    if (excluded.has(c.id) || excluded.has(c.path)) reasons.set(c.id, 'excluded');
+  }
+  for (const r of input.ranked) {
+    const c = r.chunk;
+    if (!pinned.has(c.id) || reasons.has(c.id)) continue;
+    if (used + cost(c) <= available) {
+      kept.push(c);
+      used += cost(c);
+      reasons.set(c.id, 'pinned');
+    } else {
+      reasons.set(c.id, cost(c) > available ? 'too large' : 'over budget');
+    }
+  }
+
+  // 2. The knapsack pool: not excluded, above threshold, not redundant with a better candidate.
+  const pool: RankedChunk[] = [];
+  const poolChunks: Chunk[] = [...kept];
+  for (const r of input.ranked) {
+    const c = r.chunk;
+    if (reasons.has(c.id)) continue;
+    if (r.score < minScore) {
+      reasons.set(c.id, 'below threshold');
+      continue;
+    }
+    const dup = redundantWith(c, poolChunks);
+    if (dup) {
+      reasons.set(c.id, `redundant with ${dup.id}`);
+      continue;
+    }
+    // Too-large candidates stay in the pool (they simply never fit) so the pool,
+    // and with it the solver's answer, does not depend on the budget.
+    pool.push(r);
+    poolChunks.push(c);
+  }
+
+  const capacity = available - used;
+  const weights = pool.map((r) => cost(r.chunk));
+  const values = pool.map((r) => r.score);
+  const density = (i: number) => values[i] / Math.max(1, weights[i]);
+  const order = pool.map((_, i) => i).sort((a, b) => density(b) - density(a) || a - b);
+
+  const greedy: number[] = [];
+  let room = capacity;
+  for (const i of order) {
+    if (weights[i] <= room) {
+      greedy.push(i);
+      room -= weights[i];
+    }
+  }
+  const total = (set: number[]) => set.reduce((s, i) => s + values[i], 0);
+  let chosen = greedy;
+  let bestSingle = -1;
+  for (let i = 0; i < pool.length; i++) if (weights[i] <= capacity && (bestSingle < 0 || values[i] > values[bestSingle])) bestSingle = i;
+  if (bestSingle >= 0 && values[bestSingle] > total(chosen)) chosen = [bestSingle];
+  const dpIdx = order.slice(0, DP_ITEMS);
+  const dpPick = knapsackExact(dpIdx.map((i) => weights[i]), dpIdx.map((i) => values[i]), Math.min(capacity, DP_CAPACITY)).map((k) => dpIdx[k]);
+  if (total(dpPick) > total(chosen) + 1e-12) chosen = dpPick;
+
+  const chosenSet = new Set(chosen);
+  pool.forEach((r, i) => reasons.set(r.chunk.id, chosenSet.has(i) ? 'selected' : weights[i] > available ? 'too large' : 'over budget'));
+
+  let selectedTokens = 0;
+  let costTokens = 0;
+  let relevance = 0;
+  const items: PackedItem[] = input.ranked.map((r) => {
+    const reason = reasons.get(r.chunk.id) ?? 'over budget';
+    const selected = reason === 'selected' || reason === 'pinned';
+    if (selected) {
+      selectedTokens += r.chunk.tokens;
+      costTokens += cost(r.chunk);
+      relevance += r.score;
+    }
+    return { ranked: r, selected, reason };
+  });
+  return { items, selectedTokens, costTokens, relevance };
+}

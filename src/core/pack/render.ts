@@ -1,0 +1,155 @@
+// Renders a packed selection as the prompt text (Markdown, XML-tagged
+// documents or JSON) and makes its exact tiktoken count fit the budget.
+// Snippets go in ascending relevance so the most relevant one sits right
+// before the cursor section, which comes last; ties order by path and line so
+// the same selection renders the same bytes (good for provider prompt caches).
+import type { Tokenizer } from '../tokens/tokenizer';
+import type { Chunk, CursorWindow } from '../types';
+import { packChunks, type PackInput, type PackResult } from './packer';
+
+export type PromptFormat = 'markdown' | 'xml' | 'json';
+export const PROMPT_FORMATS: readonly PromptFormat[] = ['markdown', 'xml', 'json'];
+
+/** One rendered snippet: selected chunks of one file that touch or overlap are merged. */
+export interface PromptBlock {
+  path: string;
+  startLine: number;
+  endLine: number;
+  language: string;
+  text: string;
+  relevance: number;
+  chunkIds: string[];
+}
+
+const FENCE_LANG: Record<string, string> = {
+  typescriptreact: 'tsx', javascriptreact: 'jsx', shellscript: 'sh', csharp: 'cs', plaintext: '',
+};
+
+function fence(text: string): string {
+  let longest = 2;
+  for (const m of text.matchAll(/`+/g)) longest = Math.max(longest, m[0].length);
+  return '`'.repeat(longest + 1);
+}
+
+function escapeAttr(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
+}
+
+/** Merges selected chunks of one file that overlap or touch into single blocks. */
+export function mergeBlocks(selected: ReadonlyArray<{ chunk: Chunk; score: number }>, textOf: (path: string, start: number, end: number) => string): PromptBlock[] {
+  const byFile = new Map<string, Array<{ chunk: Chunk; score: number }>>();
+  for (const s of selected) {
+    if (!byFile.has(s.chunk.path)) byFile.set(s.chunk.path, []);
+    byFile.get(s.chunk.path)!.push(s);
+  }
+  const blocks: PromptBlock[] = [];
+  for (const [path, list] of byFile) {
+    list.sort((a, b) => a.chunk.startLine - b.chunk.startLine || a.chunk.endLine - b.chunk.endLine);
+    let cur: PromptBlock | undefined;
+    for (const { chunk, score } of list) {
+      if (cur && chunk.startLine <= cur.endLine + 1) {
+        cur.endLine = Math.max(cur.endLine, chunk.endLine);
+        cur.relevance = Math.max(cur.relevance, score);
+        cur.chunkIds.push(chunk.id);
+      } else {
+        if (cur) blocks.push(cur);
+        cur = { path, startLine: chunk.startLine, endLine: chunk.endLine, language: chunk.language, text: '', relevance: score, chunkIds: [chunk.id] };
+      }
+    }
+    if (cur) blocks.push(cur);
+  }
+  for (const b of blocks) b.text = textOf(b.path, b.startLine, b.endLine);
+  return blocks.sort((a, b) => a.relevance - b.relevance || (a.path < b.path ? -1 : a.path > b.path ? 1 : a.startLine - b.startLine));
+}
+
+/** The header and fences around a chunk, as rendered — for the packer's per-chunk overhead. */
+export function blockFrame(format: PromptFormat, path: string, startLine: number, endLine: number, language: string): string {
+  switch (format) {
+    case 'markdown':
+      return `### ${path}:${startLine}-${endLine}\n\`\`\`${FENCE_LANG[language] ?? language}\n\n\`\`\`\n\n`;
+    case 'xml':
+      return `<document path="${escapeAttr(path)}" lines="${startLine}-${endLine}">\n\n</document>\n`;
+    case 'json':
+      return `{"path": "${path}", "startLine": ${startLine}, "endLine": ${endLine}, "text": ""},\n`;
+  }
+}
+
+export function renderPrompt(blocks: readonly PromptBlock[], cursor: CursorWindow | undefined, format: PromptFormat): string {
+  if (format === 'json') {
+    return JSON.stringify(
+      {
+        snippets: blocks.map((b) => ({ path: b.path, startLine: b.startLine, endLine: b.endLine, text: b.text })),
+        cursor: cursor ? { path: cursor.path, startLine: cursor.startLine, endLine: cursor.endLine, cursorLine: cursor.cursorLine + 1, text: cursor.text } : null,
+      },
+      null,
+      1,
+    );
+  }
+  const parts: string[] = [];
+  for (const b of blocks) {
+    if (format === 'markdown') {
+      const f = fence(b.text);
+      parts.push(`### ${b.path}:${b.startLine}-${b.endLine}\n${f}${FENCE_LANG[b.language] ?? b.language}\n${b.text}\n${f}\n`);
+    } else {
+      parts.push(`<document path="${escapeAttr(b.path)}" lines="${b.startLine}-${b.endLine}">\n${b.text}\n</document>\n`);
+    }
+  }
+  if (cursor) {
+    const lang = languageFromPath(cursor.path);
+    if (format === 'markdown') {
+      const f = fence(cursor.text);
+      parts.push(`### ${cursor.path}:${cursor.startLine}-${cursor.endLine} (cursor at line ${cursor.cursorLine + 1})\n${f}${lang}\n${cursor.text}\n${f}\n`);
+    } else {
+      parts.push(`<cursor path="${escapeAttr(cursor.path)}" lines="${cursor.startLine}-${cursor.endLine}" line="${cursor.cursorLine + 1}">\n${cursor.text}\n</cursor>\n`);
+    }
+  }
+  return parts.join('\n');
+}
+
+function languageFromPath(path: string): string {
+  const ext = /\.([A-Za-z0-9]+)$/.exec(path)?.[1] ?? '';
+  return ext;
+}
+
+export interface PackedPrompt {
+  pack: PackResult;
+  blocks: PromptBlock[];
+  text: string;
+  /** Exact tiktoken count of `text`. */
+  tokens: number;
+}
+
+/**
+ * Packs, renders and verifies: if the exact count of the rendered text is over
+ * the budget (per-chunk overheads are estimates; merging and escaping shift
+ * them), the least valuable unpinned chunk is dropped and the text rendered again.
+ */
+export function packAndRender(
+  input: Omit<PackInput, 'overheadTokens' | 'cursorTokens'> & { cursor: CursorWindow; format: PromptFormat; tokenizer: Tokenizer; textOf: (path: string, start: number, end: number) => string },
+): PackedPrompt {
+  const frameCache = new Map<string, number>();
+  const overheadTokens = (c: Chunk) => {
+    const key = `${c.path}:${c.startLine}-${c.endLine}`;
+    let n = frameCache.get(key);
+    if (n === undefined) frameCache.set(key, (n = input.tokenizer.count(blockFrame(input.format, c.path, c.startLine, c.endLine, c.language))));
+    return n;
+  };
+  // The cursor section's own frame counts against the budget too.
+  const cursorFrame = input.tokenizer.count(renderPrompt([], { ...input.cursor, text: '' }, input.format));
+  const pack = packChunks({ ...input, cursorTokens: input.cursor.tokens + cursorFrame, overheadTokens });
+  for (;;) {
+    const selected = pack.items.filter((i) => i.selected).map((i) => ({ chunk: i.ranked.chunk, score: i.ranked.score }));
+    const blocks = mergeBlocks(selected, input.textOf);
+    const text = renderPrompt(blocks, input.cursor, input.format);
+    const tokens = input.tokenizer.count(text);
+    if (tokens <= input.budget) return { pack, blocks, text, tokens };
+    const victims = pack.items.filter((i) => i.reason === 'selected');
+    if (victims.length === 0) return { pack, blocks, text, tokens }; // cursor and pins alone exceed the budget
+    const worst = victims.reduce((a, b) => (a.ranked.score / Math.max(1, a.ranked.chunk.tokens) <= b.ranked.score / Math.max(1, b.ranked.chunk.tokens) ? a : b));
+    worst.selected = false;
+    worst.reason = 'over budget';
+    pack.selectedTokens -= worst.ranked.chunk.tokens;
+    pack.costTokens -= worst.ranked.chunk.tokens + overheadTokens(worst.ranked.chunk);
+    pack.relevance -= worst.ranked.score;
+  }
+}
