@@ -10,7 +10,8 @@
 // lower triangle (n(n+1)/2 pairs) and ignores softmax/mask work, as fused kernels
 // skip the masked half; the unfused ONNX graph computes the full n x n square and
 // materialises the score matrices, so measured/predicted is expected above 1 and is
-// also printed against the full-square FLOPs.
+// also printed against the full-square FLOPs and against full-square compute plus
+// the score-matrix memory traffic of the unfused graph.
 //
 // Run alone: node --import tsx bench/cost.bench.ts
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -110,9 +111,17 @@ export async function runCostBench(log: (s: string) => void): Promise<void> {
       const predicted = e.ttftSeconds ?? NaN;
       const fullSquareFlops = 2 * 2 * HEADS * HEAD_DIM * n * n;
       const fullSquarePredicted = fullSquareFlops / hw.peakFlops;
+      // The unfused graph writes and reads 4 score-sized fp32 tensors (S, scaled, masked, P)
+      // plus the mask: about (4 x 2 x heads + 1) x n^2 x 4 bytes of memory traffic.
+      const scoreBytes = (4 * 2 * HEADS + 1) * n * n * 4;
+      const trafficSeconds = scoreBytes / hw.memoryBandwidth;
       log(
         `cost bench: n=${n} measured ${(t * 1e3).toFixed(2)} ms; model (causal) ${e.attentionFlops} FLOPs -> predicted ${(predicted * 1e3).toFixed(2)} ms, measured/predicted ${(t / predicted).toFixed(2)}; ` +
           `full-square ${fullSquareFlops} FLOPs -> ${(fullSquarePredicted * 1e3).toFixed(2)} ms, measured/full-square ${(t / fullSquarePredicted).toFixed(2)}`,
+      );
+      log(
+        `cost bench: n=${n} score-matrix traffic ${(scoreBytes / 1e6).toFixed(0)} MB -> ${(trafficSeconds * 1e3).toFixed(2)} ms at the measured copy bandwidth; ` +
+          `full-square compute + traffic ${((fullSquarePredicted + trafficSeconds) * 1e3).toFixed(2)} ms, measured/that ${(t / (fullSquarePredicted + trafficSeconds)).toFixed(2)}`,
       );
     } finally {
       await session.release();

@@ -303,3 +303,10 @@ test('MoE decode at batch 1 reads only the active experts; memory holds all of t
   assert.equal(e.weightsBytes, a.totalParams * 2);
   assert.equal(e.fitsInMemory, false); // 93 GB of bf16 weights > 80 GB
 });
+
+test('bench growth-exponent fit recovers known power laws', async () => {
+  const { logLogSlope } = await import('../../bench/cost.bench');
+  const xs = [512, 1024, 2048, 4096];
+  assert.ok(Math.abs(logLogSlope(xs, xs.map((x) => 3 * x * x)) - 2) < 1e-12);
+  assert.ok(Math.abs(logLogSlope(xs, xs.map((x) => x ** 1.5)) - 1.5) < 1e-12);
+});
