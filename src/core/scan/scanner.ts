@@ -173,6 +173,20 @@ export async function scanWorkspace(root: string, opts: ScanOptions = {}): Promi
         continue;
       }
       if (isDir) {
+        if (!entry.isSymbolicLink()) {
+          // Remember real folders too, so a link back into one is seen as a loop.
+          try {
+            const real = await fsp.realpath(abs);
+            if (seenDirs.has(real)) {
+              countSkip(skipped, 'symlink-loop');
+              continue;
+            }
+            seenDirs.add(real);
+          } catch {
+            countSkip(skipped, 'vanished');
+            continue;
+          }
+        }
         await walk(toPosix(rel), layers);
       } else if (isFile) {
         let st;

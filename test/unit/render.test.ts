@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import fc from 'fast-check';
+import { cursorWindowOfText } from '../../src/core/cursor';
+import { mergeBlocks, packAndRender, renderPrompt, type PromptFormat } from '../../src/core/pack/render';
+import { loadTokenizer, type Tokenizer } from '../../src/core/tokens/tokenizer';
+import { fuzzRuns, makeChunk, ranked, rng } from '../helpers/fakeIndex';
+
+let tok: Tokenizer;
+before(async () => {
+  tok = await loadTokenizer('o200k_base');
+});
+
+function fakeFile(seed: number, lines: number): string[] {
+  const r = rng(seed);
+  const words = ['const', 'value', 'return', 'fooBar', '{', '}', '(', ')', ';', '  ', '`x`', '```', 'émoji 🎉', '<|endoftext|>', '\t', 'if', '=>'];
+  return Array.from({ length: lines }, () => Array.from({ length: Math.floor(r() * 12) }, () => words[Math.floor(r() * words.length)]).join(' '));
+}
+
+describe('prompt rendering', () => {
+  it('the reported token count is tiktoken\'s count of the produced text, and never over budget', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1e6 }), fc.integer({ min: 200, max: 6000 }), fc.constantFrom<PromptFormat>('markdown', 'xml', 'json'), (seed, budget, format) => {
+        const files = new Map<string, string[]>();
+        const list = [];
+        for (let f = 0; f < 6; f++) {
+          const lines = fakeFile(seed + f, 120);
+          files.set(`src/f${f}.ts`, lines);
+          for (let s = 1; s < 120; s += 30) {
+            const text = lines.slice(s - 1, s + 29).join('\n');
+            list.push(ranked(makeChunk(`src/f${f}.ts`, s, s + 29, tok.count(text), { hash: `${f}-${s}` }), rng(seed + s)()));
+          }
+        }
+        list.sort((a, b) => b.score - a.score);
+        const cursorText = fakeFile(seed, 40).join('\n');
+        const cursor = cursorWindowOfText('src/cursor.ts', cursorText, 20, { prefixTokens: budget * 0.3, suffixTokens: budget * 0.15, tokenizer: tok });
+        const out = packAndRender({ ranked: list, budget, cursor, format, tokenizer: tok, textOf: (p, s, e) => files.get(p)!.slice(s - 1, e).join('\n') });
+        assert.equal(out.tokens, tok.count(out.text));
+        if (cursor.tokens < budget * 0.5) assert.ok(out.tokens <= budget, `${out.tokens} > ${budget}`);
+        if (format === 'json') assert.equal(JSON.parse(out.text).cursor.text, cursor.text);
+        else assert.ok(out.text.includes(cursor.text));
+        // Every selected chunk's lines are in the prompt (merging never loses lines).
+        for (const item of out.pack.items.filter((i) => i.selected)) {
+          const c = item.ranked.chunk;
+          assert.ok(out.text.includes(files.get(c.path)!.slice(c.startLine - 1, c.endLine).join('\n')) || out.blocks.some((b) => b.path === c.path && b.startLine <= c.startLine && b.endLine >= c.endLine));
+        }
+      }),
+      { numRuns: fuzzRuns(40), seed: 3 },
+    );
+  });
+
+  it('merges overlapping and adjacent chunks of one file into one block', () => {
+    const a = makeChunk('a.ts', 1, 10, 5);
+    const b = makeChunk('a.ts', 11, 20, 5);
+    const c = makeChunk('a.ts', 5, 15, 5);
+    const d = makeChunk('a.ts', 30, 35, 5);
+    const blocks = mergeBlocks([a, b, c, d].map((ch, i) => ({ chunk: ch, score: i / 10 })), (p, s, e) => `${p}:${s}-${e}`);
+    assert.deepEqual(blocks.map((x) => [x.startLine, x.endLine]).sort((x, y) => x[0] - y[0]), [[1, 20], [30, 35]]);
+  });
+
+  it('orders snippets by ascending relevance, cursor last, stable for equal scores', () => {
+    const blocks = mergeBlocks(
+      [{ chunk: makeChunk('b.ts', 1, 2, 1), score: 0.5 }, { chunk: makeChunk('a.ts', 1, 2, 1), score: 0.5 }, { chunk: makeChunk('c.ts', 1, 2, 1), score: 0.9 }],
+      (p) => `// ${p}`,
+    );
+    assert.deepEqual(blocks.map((b) => b.path), ['a.ts', 'b.ts', 'c.ts']);
+    const cursor = cursorWindowOfText('z.ts', 'let q = 1;', 1, { prefixTokens: 100, suffixTokens: 100, tokenizer: tok });
+    const text = renderPrompt(blocks, cursor, 'markdown');
+    assert.ok(text.indexOf('c.ts') > text.indexOf('a.ts'));
+    assert.ok(text.trimEnd().endsWith('```'));
+    assert.ok(text.lastIndexOf('z.ts') > text.lastIndexOf('c.ts'));
+  });
+
+  it('fences code that itself contains backtick fences', () => {
+    const blocks = mergeBlocks([{ chunk: makeChunk('a.md', 1, 3, 1), score: 1 }], () => 'x\n```js\ny\n```');
+    const text = renderPrompt(blocks, undefined, 'markdown');
+    assert.match(text, /^````/m);
+  });
+});
