@@ -4,12 +4,12 @@
 import type { ContextReport, ReportItem } from '../src/core/report';
 import type { CandidateWindowRow, HostToWebview, PanelState, PlotMetric, PromptFormat, WebviewToHost } from '../src/shared/protocol';
 import { PLOT_METRICS } from '../src/shared/protocol';
-import { budgetBar, budgetLevel, sliderToTokens, SLIDER_STEPS, tokensToSlider } from './budgetBar';
+import { budgetBar, budgetLevel, keyStepTokens, liveSender, sliderToTokens, SLIDER_STEPS, tokensToSlider } from './budgetBar';
 import type { SegmentKey } from './budgetBar';
 import { isExcluded, rowSignature, sendOrder, sourceLabels } from './chunks';
 import { h, icon, reconcileChildren, setAttr, setText, toggleClass } from './dom';
-import { formatBytes, formatFlops, formatInt, formatLocation, formatPercent, formatRate, formatScore, formatSeconds, formatTokens, formatUsd } from './format';
-import { buildPlotSvg, METRIC_LABELS, METRIC_SHORT } from './plot';
+import { formatBudget, formatBytes, formatFlops, formatInt, formatLocation, formatPercent, formatRate, formatScore, formatSeconds, formatTokens, formatUsd, splitPath } from './format';
+import { buildPlotSvg, hasPlotData, METRIC_LABELS, METRIC_SHORT } from './plot';
 import { button, dropdown, progressRing, setButtonDisabled } from './toolkit';
 import type { Dropdown } from './toolkit';
 import type { UiState } from './vscodeApi';
@@ -49,7 +49,11 @@ export class PanelApp {
   private cursorRow: HTMLLIElement | null = null;
   private plotKey = '';
   private windowsKey = '';
-  private budgetTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly budgetSender = liveSender<number>((tokens) => this.hooks.post({ type: 'setBudget', tokens }), BUDGET_DEBOUNCE_MS, {
+    set: (fn, ms) => setTimeout(fn, ms),
+    clear: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+    now: () => performance.now(),
+  });
   /** The budget the user is dragging to; state updates do not move the slider until the host catches up. */
   private pendingBudget: number | undefined;
   private pendingAt = 0;
@@ -80,9 +84,11 @@ export class PanelApp {
     plot: HTMLElement;
     windowsBody: HTMLTableSectionElement;
     windowsEmpty: HTMLElement;
-    selectedTitle: HTMLElement;
+    windowsTable: HTMLElement;
+    droppedSection: HTMLElement;
+    selectedDetail: HTMLElement;
     selectedList: HTMLOListElement;
-    droppedTitle: HTMLElement;
+    droppedDetail: HTMLElement;
     droppedList: HTMLOListElement;
     droppedMore: HTMLButtonElement;
     emptyHint: HTMLElement;
@@ -160,7 +166,7 @@ export class PanelApp {
     const sliderMin = h('span', { class: 'slider-bound' });
     const sliderMax = h('span', { class: 'slider-bound' });
     slider.addEventListener('input', () => this.onSlider());
-    slider.addEventListener('change', () => this.onSlider(true));
+    slider.addEventListener('keydown', (ev) => this.onSliderKey(ev));
     const budgetSection = section('budget', 'Budget', [
       h('div', { class: 'budget-head' }, [budgetSummary]),
       bar,
@@ -172,7 +178,7 @@ export class PanelApp {
         sliderMax,
         sliderValue,
       ]),
-      h('p', { id: 'budget-slider-help', class: 'hint' }, ['Drag or use the arrow keys: the context re-packs as you go (log scale).']),
+      h('p', { id: 'budget-slider-help', class: 'hint' }, ['Drag, or use the arrow keys (±10%) and Page Up / Page Down (×2): the context re-packs as you go.']),
     ]);
 
     // Cost cards.
@@ -205,6 +211,12 @@ export class PanelApp {
       metricBar.append(b);
     }
     const plot = h('div', { class: 'plot-wrap' });
+    // Draw at the real width so text stays at its CSS size (re-drawn on resize, once per frame).
+    let resizeFrame = 0;
+    new ResizeObserver(() => {
+      cancelAnimationFrame(resizeFrame);
+      resizeFrame = requestAnimationFrame(() => this.renderPlot());
+    }).observe(plot);
     const plotSection = section('plot', 'Cost vs context length', [metricBar, plot]);
 
     // Candidate windows.
@@ -216,7 +228,7 @@ export class PanelApp {
         h(
           'tr',
           {},
-          ['Window', 'Tokens', 'Attention FLOPs', 'Attn share', 'KV cache', 'TTFT', 'Price'].map((t, i) => h('th', { scope: 'col', class: i === 0 ? 'col-label' : 'num' }, [t])),
+          ['Window', 'Tokens', 'Attention FLOPs (share)', 'KV cache', 'TTFT', 'Price'].map((t, i) => h('th', { scope: 'col', class: i === 0 ? 'col-label' : 'num' }, [t])),
         ),
       ]),
       windowsBody,
@@ -225,9 +237,9 @@ export class PanelApp {
 
     // Chunk lists.
     const emptyHint = h('p', { class: 'hint empty-hint', hidden: true }, ['Open a file to see what context would be sent with it.']);
-    const selectedTitle = h('span');
+    const selectedDetail = h('span', { class: 'h2-detail' });
     const selectedList = h('ol', { class: 'chunks chunks-selected', 'aria-label': 'Selected chunks, in send order' });
-    const droppedTitle = h('span');
+    const droppedDetail = h('span', { class: 'h2-detail' });
     const droppedList = h('ol', { class: 'chunks chunks-dropped', 'aria-label': 'Dropped chunks, best first' });
     const droppedMore = h('button', { type: 'button', class: 'link-btn', hidden: true });
     droppedMore.addEventListener('click', () => {
@@ -236,8 +248,8 @@ export class PanelApp {
       this.renderChunks();
     });
     for (const list of [selectedList, droppedList]) list.addEventListener('keydown', (ev) => this.onListKey(ev));
-    const selectedSection = sectionWithTitle('selected', selectedTitle, [emptyHint, selectedList]);
-    const droppedSection = sectionWithTitle('dropped', droppedTitle, [droppedList, droppedMore]);
+    const selectedSection = sectionWithTitle('selected', [document.createTextNode('Sent'), selectedDetail], [emptyHint, selectedList]);
+    const droppedSection = sectionWithTitle('dropped', [document.createTextNode('Dropped'), droppedDetail], [droppedList, droppedMore]);
 
     const ranker = h('span', { class: 'ranker' });
     const indexStats = h('span', { class: 'index-stats' });
@@ -274,9 +286,11 @@ export class PanelApp {
       plot,
       windowsBody,
       windowsEmpty,
-      selectedTitle,
+      windowsTable: table,
+      droppedSection,
+      selectedDetail,
       selectedList,
-      droppedTitle,
+      droppedDetail,
       droppedList,
       droppedMore,
       emptyHint,
@@ -306,22 +320,31 @@ export class PanelApp {
     this.renderPlot();
   }
 
-  private onSlider(commit = false): void {
+  private onSlider(): void {
     const s = this.state;
     if (!s) return;
     const { min, max, step } = s.budget;
-    const tokens = sliderToTokens(Number(this.el.slider.value), min, max, step);
+    this.setPendingBudget(sliderToTokens(Number(this.el.slider.value), min, max, step));
+  }
+
+  /** Arrows ±10%, PageUp/PageDown ×2 / ÷2, Home/End: budget-sized steps instead of slider positions. */
+  private onSliderKey(ev: KeyboardEvent): void {
+    const s = this.state;
+    if (!s) return;
+    const { min, max, step } = s.budget;
+    const next = keyStepTokens(ev.key, this.pendingBudget ?? s.budget.tokens, min, max, step);
+    if (next === undefined) return;
+    ev.preventDefault();
+    this.el.slider.value = String(tokensToSlider(next, min, max));
+    this.setPendingBudget(next);
+  }
+
+  private setPendingBudget(tokens: number): void {
     this.pendingBudget = tokens;
     this.pendingAt = Date.now();
     this.renderSliderText(tokens);
     this.renderBar(tokens);
-    clearTimeout(this.budgetTimer);
-    const send = () => {
-      this.budgetTimer = undefined;
-      this.hooks.post({ type: 'setBudget', tokens });
-    };
-    if (commit) send();
-    else this.budgetTimer = setTimeout(send, BUDGET_DEBOUNCE_MS);
+    this.budgetSender.push(tokens);
   }
 
   /** Up/Down/Home/End move between the chunk links of a list. */
@@ -367,9 +390,10 @@ export class PanelApp {
     // host settled on another budget, e.g. clamped, a moment after the last send).
     if (this.pendingBudget !== undefined) {
       const caughtUp = state.budget.tokens === this.pendingBudget;
-      const stale = this.budgetTimer === undefined && Date.now() - this.pendingAt > PENDING_BUDGET_MS;
+      const stale = !this.budgetSender.busy && Date.now() - this.pendingAt > PENDING_BUDGET_MS;
       if (caughtUp || stale) this.pendingBudget = undefined;
     }
+    if (this.pendingBudget === undefined) this.budgetSender.reset(state.budget.tokens);
     this.renderSlider(state);
     this.renderBar(this.pendingBudget ?? state.budget.tokens);
     this.renderCards(r);
@@ -423,13 +447,13 @@ export class PanelApp {
     const shown = this.pendingBudget ?? tokens;
     const pos = String(tokensToSlider(shown, min, max));
     if (this.pendingBudget === undefined && this.el.slider.value !== pos) this.el.slider.value = pos;
-    setText(this.el.sliderMin, formatTokens(min));
-    setText(this.el.sliderMax, formatTokens(max));
+    setText(this.el.sliderMin, formatBudget(min));
+    setText(this.el.sliderMax, formatBudget(max));
     this.renderSliderText(shown);
   }
 
   private renderSliderText(tokens: number): void {
-    setText(this.el.sliderValue, `${formatTokens(tokens)} tokens`);
+    setText(this.el.sliderValue, `${formatBudget(tokens)} tokens`);
     setAttr(this.el.slider, 'aria-valuetext', `${formatInt(tokens)} tokens`);
   }
 
@@ -453,7 +477,7 @@ export class PanelApp {
     if (model.over > 0) this.el.budgetMark.style.left = `${(model.budgetMark * 100).toFixed(3)}%`;
     const limit = r?.budgetSplit.contextLimit;
     const summary = r
-      ? `${formatInt(model.used)} of ${formatInt(model.budget)} tokens used (${formatPercent(model.usedShare)})${model.over > 0 ? ` · ${formatInt(model.over)} over budget` : ''}${limit ? ` · context limit ${formatTokens(limit)}` : ''}`
+      ? `${formatInt(model.used)} of ${formatInt(model.budget)} tokens used (${formatPercent(model.usedShare)})${model.over > 0 ? ` · ${formatInt(model.over)} over budget` : ''}${limit ? ` · context limit ${formatBudget(limit)}` : ''}`
       : `Budget ${formatInt(model.budget)} tokens`;
     setText(this.el.budgetSummary, summary);
     toggleClass(this.el.budgetSummary, 'is-over', level === 'over');
@@ -472,7 +496,7 @@ export class PanelApp {
       this.el.notes.hidden = true;
       return;
     }
-    set('tokens', formatTokens(r.totals.promptTokens), `of ${formatTokens(r.budget)} budget · ${formatInt(r.totals.promptTokens)} exact`);
+    set('tokens', formatTokens(r.totals.promptTokens), `of ${formatBudget(r.budget)} budget · ${formatInt(r.totals.promptTokens)} exact`);
     set('attention', formatFlops(c.attentionFlops), c.attentionShare !== null ? `${formatPercent(c.attentionShare)} of ${formatFlops(c.totalFlops)} prefill` : unknown);
     set('kv', formatBytes(c.kvCacheBytes), c.fitsInMemory === false ? 'does not fit with the weights' : c.kvCacheBytes !== null ? `weights ${formatBytes(c.weightsBytes)}` : unknown);
     set('ttft', formatSeconds(c.ttftSeconds), c.ttftSeconds !== null ? `on ${r.hardware}` : unknown);
@@ -490,11 +514,13 @@ export class PanelApp {
   private renderPlot(): void {
     const curves = this.state?.curves ?? null;
     for (const [m, b] of this.el.metricButtons) setAttr(b, 'aria-pressed', String(m === this.ui.plotMetric));
-    const key = `${this.ui.plotMetric}\u0001${JSON.stringify(curves)}`;
+    const width = Math.max(320, Math.round(this.el.plot.clientWidth || 640));
+    const height = hasPlotData(curves, this.ui.plotMetric) ? Math.round(Math.min(340, Math.max(220, width * 0.5))) : 90;
+    const key = `${this.ui.plotMetric}\u0001${width}\u0001${JSON.stringify(curves)}`;
     if (key === this.plotKey) return;
     this.plotKey = key;
     // Safe: buildPlotSvg escapes every string it embeds.
-    this.el.plot.innerHTML = buildPlotSvg(curves, this.ui.plotMetric);
+    this.el.plot.innerHTML = buildPlotSvg(curves, this.ui.plotMetric, { width, height });
   }
 
   private renderWindows(rows: CandidateWindowRow[], contextLimit: number): void {
@@ -502,6 +528,7 @@ export class PanelApp {
     if (key === this.windowsKey) return;
     this.windowsKey = key;
     this.el.windowsEmpty.hidden = rows.length > 0;
+    this.el.windowsTable.hidden = rows.length === 0;
     const maxAttn = Math.max(0, ...rows.map((r) => r.attentionFlops ?? 0));
     const trs = rows.map((row) => {
       const over = contextLimit > 0 && row.tokens > contextLimit;
@@ -515,8 +542,10 @@ export class PanelApp {
       return h('tr', { class: [row.current ? 'is-current' : '', over ? 'is-over' : '', noFit ? 'no-fit' : ''].filter(Boolean).join(' ') || undefined }, [
         h('th', { scope: 'row', class: 'col-label' }, [row.label, flags.length ? h('span', { class: 'row-flags' }, [` · ${flags.join(' · ')}`]) : null]),
         h('td', { class: 'num', title: `${formatInt(row.tokens)} tokens` }, [formatTokens(row.tokens)]),
-        h('td', { class: 'num attn' }, [h('span', { class: 'minibar', 'aria-hidden': 'true' }, [fill]), formatFlops(row.attentionFlops)]),
-        h('td', { class: 'num' }, [formatPercent(row.attentionShare)]),
+        h('td', { class: 'num attn' }, [
+          h('span', { class: 'attn-value' }, [formatFlops(row.attentionFlops), h('span', { class: 'attn-share' }, [` ${formatPercent(row.attentionShare)}`])]),
+          h('span', { class: 'minibar', 'aria-hidden': 'true' }, [fill]),
+        ]),
         h('td', { class: 'num' }, [formatBytes(row.kvCacheBytes)]),
         h('td', { class: 'num' }, [formatSeconds(row.ttftSeconds)]),
         h('td', { class: 'num' }, [formatUsd(row.priceUsd)]),
@@ -531,9 +560,10 @@ export class PanelApp {
     const { selected, dropped } = sendOrder(r);
     const excludedFiles = new Set(s?.excludedPaths ?? []);
     this.el.emptyHint.hidden = !!r;
+    this.el.droppedSection.hidden = !r;
     const selTokens = selected.reduce((a, it) => a + it.tokens, 0) + (r?.cursor.tokens ?? 0);
-    setText(this.el.selectedTitle, r ? `Sent (${selected.length + 1} · ${formatTokens(selTokens)} tokens, in send order)` : 'Sent');
-    setText(this.el.droppedTitle, `Dropped (${dropped.length})`);
+    setText(this.el.selectedDetail, r ? `${selected.length + 1} chunks · ${formatTokens(selTokens)} tokens · in send order` : '');
+    setText(this.el.droppedDetail, dropped.length ? `${dropped.length} · best first` : 'nothing dropped');
 
     const seen = new Set<string>();
     const rowFor = (it: ReportItem) => {
@@ -571,7 +601,7 @@ export class PanelApp {
     }
     const loc = this.cursorRow.querySelector('.chunk-loc') as HTMLElement;
     const where = formatLocation(r.file, r.cursor.startLine, r.cursor.endLine);
-    setText(loc, where);
+    setLocation(loc, r.file, r.cursor.startLine, r.cursor.endLine);
     setAttr(loc, 'aria-label', `Reveal cursor window ${where}`);
     setText(this.cursorRow.querySelector('.chunk-tokens') as HTMLElement, `${formatTokens(r.cursor.tokens)} tok`);
     return this.cursorRow;
@@ -588,7 +618,7 @@ export class PanelApp {
     if (row.sig === sig) return row.li;
     row.sig = sig;
     const where = formatLocation(it.path, it.startLine, it.endLine);
-    setText(row.loc, where);
+    setLocation(row.loc, it.path, it.startLine, it.endLine);
     setAttr(row.loc, 'aria-label', `Reveal ${where}`);
     setAttr(row.loc, 'title', it.evidence?.length ? `Pulled in by: ${it.evidence.join(', ')}` : where);
     setText(row.kind, it.kind);
@@ -669,16 +699,30 @@ const LEGEND_LABELS: Record<SegmentKey, string> = {
 
 const LEVEL_LABEL = { info: 'Info', warning: 'Warning', error: 'Error' } as const;
 
+/** `dir/` (elided first when narrow) + `file.ts:12–40` (kept whole). */
+function setLocation(button: HTMLElement, path: string, startLine: number, endLine: number): void {
+  let dir = button.querySelector<HTMLElement>('.loc-dir');
+  let base = button.querySelector<HTMLElement>('.loc-base');
+  if (!dir || !base) {
+    dir = h('span', { class: 'loc-dir' });
+    base = h('span', { class: 'loc-base' });
+    button.replaceChildren(dir, base);
+  }
+  const [d, b] = splitPath(path);
+  setText(dir, d);
+  setText(base, formatLocation(b, startLine, endLine));
+}
+
 function formatMs(ms: number): string {
   return formatSeconds(ms / 1000);
 }
 
 function section(id: string, title: string, children: Node[]): HTMLElement {
-  return sectionWithTitle(id, document.createTextNode(title), children);
+  return sectionWithTitle(id, [document.createTextNode(title)], children);
 }
 
-function sectionWithTitle(id: string, title: Node, children: Node[]): HTMLElement {
+function sectionWithTitle(id: string, title: Node[], children: Node[]): HTMLElement {
   const hid = `${id}-title`;
-  return h('section', { class: `card-section section-${id}`, 'aria-labelledby': hid }, [h('h2', { id: hid }, [title]), ...children]);
+  return h('section', { class: `card-section section-${id}`, 'aria-labelledby': hid }, [h('h2', { id: hid }, title), ...children]);
 }
 

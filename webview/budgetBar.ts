@@ -98,3 +98,76 @@ export function tokensToSlider(tokens: number, min: number, max: number): number
   const t = Math.min(hi, Math.max(lo, Number.isFinite(tokens) ? tokens : lo));
   return Math.round(((Math.log(t) - Math.log(lo)) / (Math.log(hi) - Math.log(lo))) * SLIDER_STEPS);
 }
+
+/**
+ * The next budget for a key press on the slider: arrows move ~10% (at least one
+ * step), PageUp/PageDown double / halve, Home/End jump to the bounds. Undefined for other keys.
+ */
+export function keyStepTokens(key: string, tokens: number, min: number, max: number, step: number): number | undefined {
+  const st = step > 0 ? step : 1;
+  const clamp = (t: number) => Math.min(max, Math.max(min, t));
+  const snapUp = (t: number) => Math.ceil(t / st) * st;
+  const snapDown = (t: number) => Math.floor(t / st) * st;
+  switch (key) {
+    case 'ArrowRight':
+    case 'ArrowUp':
+      return clamp(Math.max(tokens + st, snapUp(tokens * 1.1)));
+    case 'ArrowLeft':
+    case 'ArrowDown':
+      return clamp(Math.min(tokens - st, snapDown(tokens / 1.1)));
+    case 'PageUp':
+      return clamp(snapUp(tokens * 2));
+    case 'PageDown':
+      return clamp(snapDown(tokens / 2));
+    case 'Home':
+      return min;
+    case 'End':
+      return max;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Throttle with a trailing call, for live slider updates: the first value goes
+ * out at once, then at most one per `ms`, and the last value always goes out.
+ * Repeated equal values are sent once.
+ */
+export function liveSender<T>(send: (v: T) => void, ms: number, timers: { set: (fn: () => void, ms: number) => unknown; clear: (h: unknown) => void; now: () => number }) {
+  let last: T | undefined;
+  let lastAt = -Infinity;
+  let pending: { v: T } | undefined;
+  let handle: unknown;
+  const fire = (v: T) => {
+    pending = undefined;
+    handle = undefined;
+    lastAt = timers.now();
+    if (v === last) return;
+    last = v;
+    send(v);
+  };
+  return {
+    push(v: T): void {
+      const wait = lastAt + ms - timers.now();
+      if (handle === undefined && wait <= 0) {
+        fire(v);
+        return;
+      }
+      pending = { v };
+      if (handle === undefined) handle = timers.set(() => pending && fire(pending.v), Math.max(0, wait));
+    },
+    /** Whether a value is waiting to go out. */
+    get busy(): boolean {
+      return handle !== undefined;
+    },
+    /** Forget the last sent value (e.g. the host moved the budget elsewhere). */
+    reset(v?: T): void {
+      last = v;
+    },
+    cancel(): void {
+      if (handle !== undefined) timers.clear(handle);
+      handle = undefined;
+      pending = undefined;
+    },
+  };
+}

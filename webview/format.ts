@@ -124,3 +124,19 @@ export function formatRate(n: number | null | undefined): string {
 export function formatLocation(path: string, startLine: number, endLine: number): string {
   return startLine === endLine ? `${path}:${startLine}` : `${path}:${startLine}–${endLine}`;
 }
+
+/**
+ * Budgets and context limits: multiples of 1,024 in the "k = 1,024" convention
+ * model cards use (8,192 → 8k, 131,072 → 128k); anything else as formatTokens.
+ */
+export function formatBudget(n: number | null | undefined): string {
+  if (!finite(n)) return DASH;
+  if (n >= 1024 && n % 1024 === 0 && n < 1024 * 1024 * 10) return `${n / 1024}k`;
+  return formatTokens(n);
+}
+
+/** Splits `a/b/c.ts` into ['a/b/', 'c.ts'] so the UI can elide the folder and keep the file name. */
+export function splitPath(path: string): [dir: string, base: string] {
+  const i = Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\'));
+  return i < 0 ? ['', path] : [path.slice(0, i + 1), path.slice(i + 1)];
+}

@@ -3,7 +3,7 @@
 // prompt and the budget marked, a legend and axis labels. No inline styles (the
 // CSP forbids them): colours come from classes styled in panel.css with theme variables.
 import type { CostCurvePoint, CostCurves, PlotMetric } from '../src/shared/protocol';
-import { formatBytes, formatFlops, formatSeconds, formatTokens, formatUsd } from './format';
+import { formatBudget, formatBytes, formatFlops, formatSeconds, formatTokens, formatUsd } from './format';
 
 export interface PlotOptions {
   width?: number;
@@ -84,7 +84,20 @@ export function interpolateLogLog(values: ReadonlyArray<{ tokens: number; value:
   return undefined;
 }
 
-const SERIES_CLASS: Record<string, string> = { dense: 'series-dense', sliding: 'series-sliding', model: 'series-model' };
+const SERIES_CLASS: Record<string, string> = { dense: 'series-dense', sliding: 'series-sliding', 'local-global': 'series-local-global', model: 'series-model' };
+
+function seriesClass(s: { kind: string; native?: boolean }): string {
+  return `${SERIES_CLASS[s.kind] ?? 'series-model'}${s.native ? ' is-native' : ''}`;
+}
+
+function seriesLabel(s: { label: string; native?: boolean }): string {
+  return s.native ? `${s.label} (this model)` : s.label;
+}
+
+/** Whether any series has a plottable value for `metric`. */
+export function hasPlotData(curves: CostCurves | null | undefined, metric: PlotMetric): boolean {
+  return !!curves && curves.series.some((s) => seriesValues(s.points, metric).length > 0);
+}
 
 /**
  * Builds the plot. Returns a complete `<svg>` element as a string; every piece of
@@ -93,7 +106,7 @@ const SERIES_CLASS: Record<string, string> = { dense: 'series-dense', sliding: '
 export function buildPlotSvg(curves: CostCurves | null | undefined, metric: PlotMetric, opts: PlotOptions = {}): string {
   const W = opts.width ?? 640;
   const H = opts.height ?? 300;
-  const m = { left: 64, right: 16, top: 14, bottom: 44 };
+  const m = { left: 78, right: 16, top: 14, bottom: 44 };
   const pw = W - m.left - m.right;
   const ph = H - m.top - m.bottom;
   const title = `${METRIC_LABELS[metric]} vs context length${curves ? ` — ${curves.model} on ${curves.hardware}` : ''}`;
@@ -107,7 +120,7 @@ export function buildPlotSvg(curves: CostCurves | null | undefined, metric: Plot
       : curves.architectureKnown || metric === 'priceUsd'
         ? `No ${METRIC_SHORT[metric].toLowerCase()} data for this model and hardware.`
         : 'Architecture not public: only the price can be plotted.';
-    return `${open}${head}<desc id="plot-desc">${escapeXml(why)}</desc><rect class="plot-frame" x="${m.left}" y="${m.top}" width="${pw}" height="${ph}"/><text class="plot-empty" x="${W / 2}" y="${H / 2}" text-anchor="middle">${escapeXml(why)}</text></svg>`;
+    return `${open}${head}<desc id="plot-desc">${escapeXml(why)}</desc><rect class="plot-frame" x="1" y="1" width="${W - 2}" height="${H - 2}"/><text class="plot-empty" x="${W / 2}" y="${H / 2}" dy="0.32em" text-anchor="middle">${escapeXml(why)}</text></svg>`;
   }
 
   let xMin = Infinity;
@@ -134,7 +147,7 @@ export function buildPlotSvg(curves: CostCurves | null | undefined, metric: Plot
   const f = (n: number) => n.toFixed(1);
 
   const parts: string[] = [open, head];
-  const descBits = series.map(({ s, values }) => `${s.label}: ${formatMetric(metric, values[0].value)} at ${formatTokens(values[0].tokens)} tokens to ${formatMetric(metric, values[values.length - 1].value)} at ${formatTokens(values[values.length - 1].tokens)} tokens`);
+  const descBits = series.map(({ s, values }) => `${seriesLabel(s)}: ${formatMetric(metric, values[0].value)} at ${formatTokens(values[0].tokens)} tokens to ${formatMetric(metric, values[values.length - 1].value)} at ${formatTokens(values[values.length - 1].tokens)} tokens`);
   parts.push(`<desc id="plot-desc">${escapeXml(`Log-log axes. ${descBits.join('; ')}. Current prompt ${formatTokens(curves.currentTokens)} tokens, budget ${formatTokens(curves.budgetTokens)} tokens.`)}</desc>`);
 
   // Grid and ticks.
@@ -160,8 +173,8 @@ export function buildPlotSvg(curves: CostCurves | null | undefined, metric: Plot
 
   // Markers: context limit, budget, current prompt.
   const markers: Array<{ cls: string; t: number; label: string }> = [];
-  if (inX(curves.contextLimit)) markers.push({ cls: 'marker-limit', t: curves.contextLimit, label: `limit ${formatTokens(curves.contextLimit)}` });
-  if (inX(curves.budgetTokens)) markers.push({ cls: 'marker-budget', t: curves.budgetTokens, label: `budget ${formatTokens(curves.budgetTokens)}` });
+  if (inX(curves.contextLimit)) markers.push({ cls: 'marker-limit', t: curves.contextLimit, label: `limit ${formatBudget(curves.contextLimit)}` });
+  if (inX(curves.budgetTokens)) markers.push({ cls: 'marker-budget', t: curves.budgetTokens, label: `budget ${formatBudget(curves.budgetTokens)}` });
   if (inX(curves.currentTokens)) markers.push({ cls: 'marker-current', t: curves.currentTokens, label: `now ${formatTokens(curves.currentTokens)}` });
   let lastLabelX = -Infinity;
   let row = 0;
@@ -176,18 +189,18 @@ export function buildPlotSvg(curves: CostCurves | null | undefined, metric: Plot
 
   // Series.
   for (const { s, values } of series) {
-    const cls = SERIES_CLASS[s.kind] ?? 'series-model';
+    const cls = seriesClass(s);
     const d = values.map((v, i) => `${i === 0 ? 'M' : 'L'}${f(X(v.tokens))} ${f(Y(v.value))}`).join(' ');
-    parts.push(`<path class="series ${cls}" d="${d}"><title>${escapeXml(s.label)}</title></path>`);
+    parts.push(`<path class="series ${cls}" d="${d}"><title>${escapeXml(seriesLabel(s))}</title></path>`);
     const at = interpolateLogLog(values, curves.currentTokens);
     if (at !== undefined) {
-      parts.push(`<circle class="dot ${cls}" cx="${f(X(curves.currentTokens))}" cy="${f(Y(at))}" r="3.5"><title>${escapeXml(`${s.label}: ${formatMetric(metric, at)} at ${formatTokens(curves.currentTokens)} tokens`)}</title></circle>`);
+      parts.push(`<circle class="dot ${cls}" cx="${f(X(curves.currentTokens))}" cy="${f(Y(at))}" r="3.5"><title>${escapeXml(`${seriesLabel(s)}: ${formatMetric(metric, at)} at ${formatTokens(curves.currentTokens)} tokens`)}</title></circle>`);
     }
   }
 
   // Legend (top-left, inside the frame).
   const legend = [
-    ...series.map(({ s }) => ({ cls: `series ${SERIES_CLASS[s.kind] ?? 'series-model'}`, label: s.label })),
+    ...series.map(({ s }) => ({ cls: `series ${seriesClass(s)}`, label: seriesLabel(s) })),
     ...markers.map((mk) => ({ cls: `marker ${mk.cls}`, label: mk.cls === 'marker-current' ? 'Current prompt' : mk.cls === 'marker-budget' ? 'Budget' : 'Context limit' })),
   ];
   const lw = Math.min(220, Math.max(...legend.map((l) => l.label.length)) * 6.2 + 36);

@@ -37,7 +37,8 @@ function escapeAttr(s: string): string {
 export function panelCsp(cspSource: string, nonce: string): string {
   return [
     "default-src 'none'",
-    `style-src ${cspSource}`,
+    // The nonce lets the toolkit's FAST base probe :focus-visible with one <style nonce> element.
+    `style-src ${cspSource} 'nonce-${nonce}'`,
     `font-src ${cspSource}`,
     `img-src ${cspSource}`,
     `script-src 'nonce-${nonce}'`,
@@ -53,7 +54,9 @@ export function panelCsp(cspSource: string, nonce: string): string {
 /**
  * The panel's HTML (pure). Scripts load from files and carry the nonce; there is
  * no inline script or style; the CSP allows nothing remote: only `cspSource`
- * (the webview's own resource origin) for styles, fonts and images.
+ * (the webview's own resource origin) for styles, fonts and images. The nonce is
+ * also published in `<meta property="csp-nonce">`, where FAST (under the toolkit)
+ * reads it for its one feature-probe `<style>` element.
  */
 export function renderPanelHtml(opts: PanelHtmlOptions): string {
   const { cspSource, nonce } = opts;
@@ -70,6 +73,7 @@ export function renderPanelHtml(opts: PanelHtmlOptions): string {
   <head>
     <meta charset="UTF-8">
     <meta http-equiv="Content-Security-Policy" content="${escapeAttr(panelCsp(cspSource, nonce))}">
+    <meta property="csp-nonce" content="${escapeAttr(nonce)}">
     <meta name="viewport" content="width=device-width, initial-scale=1.0">
     <link rel="stylesheet" href="${escapeAttr(opts.styleUri)}">
     <title>Context Budget</title>

@@ -54,13 +54,16 @@ export interface CostCurvePoint {
   priceUsd: number | null;
 }
 
-export type CostCurveKind = 'dense' | 'sliding' | 'model';
+/** Attention pattern of a series (costModel's PatternOption.pattern.kind; 'model' for anything else). */
+export type CostCurveKind = 'dense' | 'sliding' | 'local-global' | 'model';
 
+/** One curve; costModel.compareCurves gives one per pattern (the model's own first). */
 export interface CostCurveSeries {
-  /** 'dense' = full causal attention what-if, 'sliding' = sliding-window what-if, 'model' = the model's own pattern when it is neither. */
   kind: CostCurveKind;
-  /** Legend text, e.g. "Dense attention", "Sliding window (4k)". */
+  /** Legend text, e.g. "dense (causal)", "sliding window 4,096". */
   label: string;
+  /** The model's own pattern (drawn heavier, marked in the legend). */
+  native?: boolean;
   /** Ascending by tokens. The plot skips points whose value is null or not > 0. */
   points: CostCurvePoint[];
 }
