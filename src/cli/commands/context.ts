@@ -295,8 +295,9 @@ export async function runPack(argv: string[], io: CliIO): Promise<number> {
   const engine = await openEngine(values, io);
   try {
     const { prompt, report } = await computeOne(engine, values, { file: values.file, line: values.line, column: values.column }, format);
-    io.stdout(prompt.text + (prompt.text.endsWith('\n') ? '' : '\n'));
-    io.stderr(`${report.totals.promptTokens} tokens (${report.encoding}) of a ${report.budget}-token budget\n`);
+    // The prompt exactly as counted: no newline added after it.
+    io.stdout(prompt.text);
+    io.stderr(`${prompt.text.endsWith('\n') ? '' : '\n'}${report.totals.promptTokens} tokens (${report.encoding}) of a ${report.budget}-token budget\n`);
     return 0;
   } finally {
     await engine.dispose();
