@@ -5,6 +5,7 @@ import { DEFAULT_HARDWARE_ID, DEFAULT_MODEL_ID, loadProfiles } from './cost/prof
 import { estimateCost } from './cost/costModel';
 import type { HardwareProfile, ModelProfile } from './cost/types';
 import { splitLines } from './chunk/chunker';
+import { SyntaxChunker } from './chunk/syntax';
 import { cursorWindowOfText } from './cursor';
 import { WorkspaceIndex, type IndexOptions, type RefreshOptions } from './index/workspaceIndex';
 import { packAndRender, type PackedPrompt, type PromptFormat } from './pack/render';
@@ -50,7 +51,8 @@ export const DEFAULT_SETTINGS: EngineSettings = {
 export interface EngineOptions {
   root: string;
   settings?: Partial<EngineSettings>;
-  index?: Omit<IndexOptions, 'encoding'>;
+  /** Index options; `syntax: null` chunks every file by line windows (no tree-sitter). */
+  index?: Omit<IndexOptions, 'encoding' | 'syntax'> & { syntax?: IndexOptions['syntax'] | null };
   ranker?: { device?: RankerDevice; userModelPath?: string };
   log?: (msg: string) => void;
 }
@@ -114,7 +116,8 @@ export class ContextEngine {
     const profiles = resolveProfiles(settings);
     const log = opts.log ?? (() => undefined);
     for (const e of profiles.errors) log(`profile error: ${e}`);
-    const index = await WorkspaceIndex.create(opts.root, { ...opts.index, encoding: profiles.encoding });
+    const syntax = opts.index?.syntax === null ? undefined : (opts.index?.syntax ?? (await sharedSyntaxChunker(log)));
+    const index = await WorkspaceIndex.create(opts.root, { ...opts.index, syntax, encoding: profiles.encoding });
     const ranker = await Ranker.create({ device: opts.ranker?.device ?? 'auto', userModelPath: opts.ranker?.userModelPath, log });
     return new ContextEngine(opts.root, settings, profiles, index, ranker, log);
   }
@@ -240,6 +243,17 @@ export class ContextEngine {
   async dispose(): Promise<void> {
     await this.ranker.dispose();
   }
+}
+
+let syntaxChunker: Promise<SyntaxChunker | undefined> | undefined;
+
+/** One tree-sitter runtime per process; a failure to load it means line windows everywhere, said once. */
+function sharedSyntaxChunker(log: (msg: string) => void): Promise<SyntaxChunker | undefined> {
+  syntaxChunker ??= SyntaxChunker.create().catch((err: unknown) => {
+    log(`syntax-aware chunking unavailable, using line windows: ${err instanceof Error ? err.message : String(err)}`);
+    return undefined;
+  });
+  return syntaxChunker;
 }
 
 export function sliceLines(text: string, startLine: number, endLine: number): string {
