@@ -11,10 +11,15 @@ function trim(s: string): string {
   return s.includes('.') ? s.replace(/\.?0+$/, '') : s;
 }
 
+/** An integer without exponent notation (toFixed switches to it from 1e21). */
+function int(x: number): string {
+  return BigInt(Math.round(x)).toString();
+}
+
 /** 3 significant digits at most, trailing zeros dropped. */
 function sig3(x: number): string {
   const a = Math.abs(x);
-  if (a >= 100) return trim(x.toFixed(0));
+  if (a >= 100) return int(x);
   if (a >= 10) return trim(x.toFixed(1));
   return trim(x.toFixed(2));
 }
@@ -23,7 +28,7 @@ function sig3(x: number): string {
 export function formatTokens(n: number | null | undefined): string {
   if (!finite(n)) return DASH;
   const a = Math.abs(n);
-  if (a < 1000) return String(Math.round(n));
+  if (a < 1000) return int(n);
   if (a < 10_000) return `${trim((n / 1000).toFixed(1))}k`;
   if (a < 999_500) return `${Math.round(n / 1000)}k`;
   if (a < 10_000_000) return `${trim((n / 1e6).toFixed(2))}M`;
@@ -33,7 +38,7 @@ export function formatTokens(n: number | null | undefined): string {
 /** Exact token count with thousands separators: 12,345. */
 export function formatInt(n: number | null | undefined): string {
   if (!finite(n)) return DASH;
-  const s = String(Math.round(Math.abs(n)));
+  const s = int(Math.abs(n));
   const grouped = s.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
   return n < 0 ? `-${grouped}` : grouped;
 }
@@ -68,7 +73,7 @@ export function formatBytes(n: number | null | undefined): string {
   if (!finite(n)) return DASH;
   const a = Math.abs(n);
   for (const [scale, unit] of BYTE_UNITS) if (a >= scale * 0.9995) return `${sig3(n / scale)} ${unit}`;
-  return `${Math.round(n)} B`;
+  return `${int(n)} B`;
 }
 
 /** Seconds: 850 µs, 12 ms, 1.4 s, 2 min 5 s. */
@@ -79,6 +84,7 @@ export function formatSeconds(n: number | null | undefined): string {
   if (a < 1e-3) return `${sig3(n * 1e6)} µs`;
   if (a < 0.9995) return `${sig3(n * 1e3)} ms`;
   if (a < 60) return `${sig3(n)} s`;
+  if (a >= 3600) return `${sig3(n / 3600)} h`;
   const m = Math.floor(a / 60);
   const s = Math.round(a - m * 60);
   return s === 0 || s === 60 ? `${s === 60 ? m + 1 : m} min` : `${m} min ${s} s`;
@@ -105,7 +111,8 @@ export function formatPercent(share: number | null | undefined): string {
   if (p === 0) return '0%';
   if (Math.abs(p) < 0.1) return '<0.1%';
   if (Math.abs(p) < 10) return `${trim(p.toFixed(1))}%`;
-  return `${Math.round(p)}%`;
+  if (Math.abs(p) >= 1e6) return p > 0 ? '>999,999%' : '<-999,999%';
+  return `${formatInt(p)}%`;
 }
 
 /** Relevance score in [0, 1] with two decimals. */
