@@ -29,8 +29,10 @@ export const FEATURE_COUNT = FEATURE_NAMES.length;
 
 /** Hand-set stage-1 combiner (logistic); `npm run train` prints fitted values to update these. */
 export const STAGE1_WEIGHTS: { w: number[]; b: number } = {
-  w: [3.0, 0.3, 2.0, 1.2, 2.0, 2.0, 0.4, 0.4, 0.4, 0.4, 0.2, 0.5, -1.0, -0.2, 0.3, 0.3],
-  b: -4,
+  // Fitted by `npm run train` on the dev set's tune split (pointwise logistic regression),
+  // except openTab/recentEdit/recentView (0.4, 0.4, 0.2): hand-set priors, as the dev set has no editor signals.
+  w: [0.304, 0.368, 1.96, 2.214, 2.415, 2.252, -0.282, -0.412, 0.4, 0.4, 0.2, -0.31, -0.59, -0.77, -0.193, -0.844],
+  b: -6.913,
 };
 
 export interface RankQuery {
