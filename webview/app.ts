@@ -7,7 +7,7 @@ import { PLOT_METRICS } from '../src/shared/protocol';
 import { budgetBar, budgetLevel, keyStepTokens, liveSender, sliderToTokens, SLIDER_STEPS, tokensToSlider } from './budgetBar';
 import type { SegmentKey } from './budgetBar';
 import { isExcluded, rowSignature, sendOrder, sourceLabels } from './chunks';
-import { h, icon, reconcileChildren, setAttr, setText, toggleClass } from './dom';
+import { h, icon, reconcileChildren, setAttr, setHidden, setText, toggleClass } from './dom';
 import { formatBudget, formatBytes, formatFlops, formatInt, formatLocation, formatPercent, formatRate, formatScore, formatSeconds, formatTokens, formatUsd, splitPath } from './format';
 import { buildPlotSvg, hasPlotData, METRIC_LABELS, METRIC_SHORT } from './plot';
 import { button, dropdown, progressRing, setButtonDisabled } from './toolkit';
@@ -310,6 +310,10 @@ export class PanelApp {
     this.ui.copyFormat = format;
     this.hooks.uiChanged(this.ui);
     setText(this.el.copyStatus, 'Copying…');
+    toggleClass(this.el.copyStatus, 'is-error', false);
+    clearTimeout(this.copiedTimer);
+    // Cleared by the host's `copied` answer; never left hanging if none comes.
+    this.copiedTimer = setTimeout(() => setText(this.el.copyStatus, ''), 8000);
     this.hooks.post({ type: 'copyPrompt', format });
   }
 
@@ -374,7 +378,7 @@ export class PanelApp {
     this.state = state;
     const r = state.report;
     document.body.classList.toggle('is-busy', !!state.busy);
-    this.el.busy.hidden = !state.busy;
+    setHidden(this.el.busy, !state.busy);
     setAttr(this.root, 'aria-busy', state.busy ? 'true' : null);
 
     setText(this.el.context, r ? `${formatLocation(r.file, r.line, r.line)} · ${r.modelName} · ${r.encoding}` : 'No active editor');
@@ -419,13 +423,13 @@ export class PanelApp {
       this.el.messages.dataset.key = key;
       this.el.messages.replaceChildren(...items);
     }
-    this.el.messages.hidden = state.messages.length === 0;
+    setHidden(this.el.messages, state.messages.length === 0);
   }
 
   private renderIndexing(state: PanelState): void {
     const ix = state.indexing;
     const show = !!ix && !ix.done;
-    this.el.indexing.hidden = !show;
+    setHidden(this.el.indexing, !show);
     if (!ix || !show) return;
     const total = ix.total && ix.total > 0 ? ix.total : undefined;
     setText(this.el.indexingText, total ? `Indexing ${formatInt(ix.files)} / ${formatInt(total)} files…` : `Indexing… ${formatInt(ix.files)} files`);
@@ -464,16 +468,16 @@ export class PanelApp {
       const el = this.el.segs[seg.key];
       const w = `${(seg.fraction * 100).toFixed(3)}%`;
       if (el.style.width !== w) el.style.width = w;
-      el.hidden = seg.fraction <= 0;
+      setHidden(el, seg.fraction <= 0);
       setAttr(el, 'title', `${seg.label}: ${formatInt(seg.tokens)} tokens`);
       setText(this.el.legend[seg.key], formatTokens(seg.tokens));
       const li = this.el.legend[seg.key].parentElement;
-      if (li) li.hidden = seg.key === 'overhead' && seg.tokens === 0;
+      if (li) setHidden(li, seg.key === 'overhead' && seg.tokens === 0);
     }
     const level = budgetLevel(model.usedShare);
     toggleClass(this.el.bar, 'is-warn', level === 'warn');
     toggleClass(this.el.bar, 'is-over', level === 'over');
-    this.el.budgetMark.hidden = model.over <= 0;
+    setHidden(this.el.budgetMark, model.over <= 0);
     if (model.over > 0) this.el.budgetMark.style.left = `${(model.budgetMark * 100).toFixed(3)}%`;
     const limit = r?.budgetSplit.contextLimit;
     const summary = r
@@ -493,7 +497,7 @@ export class PanelApp {
     };
     if (!r || !c) {
       for (const key of Object.keys(this.el.cards)) set(key, '—', '');
-      this.el.notes.hidden = true;
+      setHidden(this.el.notes, true);
       return;
     }
     set('tokens', formatTokens(r.totals.promptTokens), `of ${formatBudget(r.budget)} budget · ${formatInt(r.totals.promptTokens)} exact`);
@@ -508,7 +512,7 @@ export class PanelApp {
       this.el.notesList.dataset.key = key;
       this.el.notesList.replaceChildren(...c.notes.map((n) => h('li', {}, [n])));
     }
-    this.el.notes.hidden = c.notes.length === 0;
+    setHidden(this.el.notes, c.notes.length === 0);
   }
 
   private renderPlot(): void {
@@ -527,8 +531,8 @@ export class PanelApp {
     const key = `${contextLimit}\u0001${JSON.stringify(rows)}`;
     if (key === this.windowsKey) return;
     this.windowsKey = key;
-    this.el.windowsEmpty.hidden = rows.length > 0;
-    this.el.windowsTable.hidden = rows.length === 0;
+    setHidden(this.el.windowsEmpty, rows.length > 0);
+    setHidden(this.el.windowsTable, rows.length === 0);
     const maxAttn = Math.max(0, ...rows.map((r) => r.attentionFlops ?? 0));
     const trs = rows.map((row) => {
       const over = contextLimit > 0 && row.tokens > contextLimit;
@@ -559,8 +563,8 @@ export class PanelApp {
     const r = s?.report ?? null;
     const { selected, dropped } = sendOrder(r);
     const excludedFiles = new Set(s?.excludedPaths ?? []);
-    this.el.emptyHint.hidden = !!r;
-    this.el.droppedSection.hidden = !r;
+    setHidden(this.el.emptyHint, !!r);
+    setHidden(this.el.droppedSection, !r);
     const selTokens = selected.reduce((a, it) => a + it.tokens, 0) + (r?.cursor.tokens ?? 0);
     setText(this.el.selectedDetail, r ? `${selected.length + 1} chunks · ${formatTokens(selTokens)} tokens · in send order` : '');
     setText(this.el.droppedDetail, dropped.length ? `${dropped.length} · best first` : 'nothing dropped');
@@ -577,7 +581,7 @@ export class PanelApp {
     const showAll = this.ui.showAllDropped || dropped.length <= DROPPED_PREVIEW;
     const shownDropped = showAll ? dropped : dropped.slice(0, DROPPED_PREVIEW);
     reconcileChildren(this.el.droppedList, shownDropped.map(rowFor));
-    this.el.droppedMore.hidden = dropped.length <= DROPPED_PREVIEW;
+    setHidden(this.el.droppedMore, dropped.length <= DROPPED_PREVIEW);
     setText(this.el.droppedMore, this.ui.showAllDropped ? 'Show fewer' : `Show all ${dropped.length}`);
 
     for (const id of Array.from(this.rows.keys())) if (!seen.has(id)) this.rows.delete(id);
@@ -617,6 +621,7 @@ export class PanelApp {
     const sig = rowSignature(it, fileExcluded);
     if (row.sig === sig) return row.li;
     row.sig = sig;
+    toggleClass(row.li, 'is-pending', false);
     const where = formatLocation(it.path, it.startLine, it.endLine);
     setLocation(row.loc, it.path, it.startLine, it.endLine);
     setAttr(row.loc, 'aria-label', `Reveal ${where}`);
@@ -666,9 +671,24 @@ export class PanelApp {
     ]);
     const row: ChunkRow = { li, sig: '', loc, kind, tokens, score, chips, reason, pin, exclude, excludeFile, item: it };
     loc.addEventListener('click', () => this.hooks.post({ type: 'reveal', path: row.item.path, startLine: row.item.startLine, endLine: row.item.endLine }));
-    pin.addEventListener('click', () => this.hooks.post({ type: 'togglePin', id }));
-    exclude.addEventListener('click', () => this.hooks.post({ type: 'toggleExclude', id }));
-    excludeFile.addEventListener('click', () => this.hooks.post({ type: 'toggleExcludeFile', path: row.item.path }));
+    // Optimistic: flip the button now; the host's next state confirms (or reverts) it.
+    const optimistic = (b: HTMLButtonElement) => {
+      setAttr(b, 'aria-pressed', String(b.getAttribute('aria-pressed') !== 'true'));
+      toggleClass(li, 'is-pending', true);
+      row.sig = '';
+    };
+    pin.addEventListener('click', () => {
+      optimistic(pin);
+      this.hooks.post({ type: 'togglePin', id });
+    });
+    exclude.addEventListener('click', () => {
+      optimistic(exclude);
+      this.hooks.post({ type: 'toggleExclude', id });
+    });
+    excludeFile.addEventListener('click', () => {
+      optimistic(excludeFile);
+      this.hooks.post({ type: 'toggleExcludeFile', path: row.item.path });
+    });
     return row;
   }
 

@@ -32,6 +32,11 @@ export function setAttr(el: Element, name: string, value: string | null): void {
   } else if (el.getAttribute(name) !== value) el.setAttribute(name, value);
 }
 
+/** Shows / hides without touching the DOM when nothing changes. */
+export function setHidden(el: HTMLElement, hidden: boolean): void {
+  if (el.hidden !== hidden) el.hidden = hidden;
+}
+
 export function toggleClass(el: Element, cls: string, on: boolean): void {
   if (el.classList.contains(cls) !== on) el.classList.toggle(cls, on);
 }

@@ -44,7 +44,7 @@ export function button(label: string, opts: ButtonOptions): HTMLElement {
 }
 
 export function setButtonDisabled(b: HTMLElement, disabled: boolean): void {
-  b.toggleAttribute('disabled', disabled);
+  if (b.hasAttribute('disabled') !== disabled) b.toggleAttribute('disabled', disabled);
 }
 
 export interface DropdownChoice {
@@ -99,7 +99,8 @@ export function dropdown(opts: { ariaLabel: string; className?: string; onChange
         current = cur;
         if (el.value !== cur && choices.some((c) => c.id === cur)) el.value = cur;
         const sel = choices.find((c) => c.id === cur);
-        el.setAttribute('title', sel?.detail ?? sel?.label ?? '');
+        const title = sel?.detail ?? sel?.label ?? '';
+        if (el.getAttribute('title') !== title) el.setAttribute('title', title);
       } finally {
         updating = false;
       }

@@ -47,6 +47,23 @@ const INIT_SCRIPT = `function ({ vars, bodyClass, state }) {
   });
 }`;
 
+/** Counts DOM mutations when the host re-sends the same state, then one with a single score changed. */
+const CHURN_SCRIPT = `async function (state) {
+  const count = async (s) => {
+    let n = 0;
+    const mo = new MutationObserver((recs) => (n += recs.length));
+    mo.observe(document.getElementById('app'), { subtree: true, childList: true, attributes: true, characterData: true });
+    window.postMessage({ type: 'state', state: s }, '*');
+    await new Promise((r) => setTimeout(r, 50));
+    mo.disconnect();
+    return n;
+  };
+  const same = await count(state);
+  const changed = JSON.parse(JSON.stringify(state));
+  changed.report.items[2].score = 0.5;
+  return { same, oneScore: await count(changed) };
+}`;
+
 async function main() {
   mkdirSync(out, { recursive: true });
   const bundle = join(out, 'webview.js');
@@ -96,8 +113,12 @@ async function main() {
   hosted.curves = { ...hosted.curves!, architectureKnown: false, series: hosted.curves!.series.map((s) => ({ ...s, points: s.points.map((p) => ({ ...p, attentionFlops: null, totalFlops: null, kvCacheBytes: null, ttftSeconds: null })) })) };
   await shoot('panel-light-hosted', 'light', hosted, 1280);
 
-  // Interactions: keyboard focus, pin, slider, copy, metric.
+  // Interactions: calm re-render, keyboard focus, pin, slider, copy, metric.
   const posted = await shoot('panel-dark-interact', 'dark', sampleState(), 1280, async (page) => {
+    // The same state again must not touch the DOM; a one-item change touches little.
+    const churn = (await page.evaluate(`(${CHURN_SCRIPT})(${JSON.stringify(sampleState())})`)) as { same: number; oneScore: number };
+    console.log('DOM mutations on re-render:', JSON.stringify(churn));
+    if (churn.same !== 0) problems.push(`re-rendering the same state made ${churn.same} DOM mutations`);
     await page.click('.chunks-selected .chunk-loc');
     await page.click('.chunks-selected .pin-btn');
     await page.click('.seg-btn:nth-child(4)');
