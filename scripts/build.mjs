@@ -27,6 +27,7 @@ const common = {
 const nodeEntries = [
   ['src/extension/extension.ts', 'extension'],
   ['src/cli/main.ts', 'cli'],
+  ['src/core/index/indexWorker.ts', 'indexWorker'],
 ];
 // Dev tools never ship in the VSIX (.vscodeignore whitelists only the above).
 const devEntries = [

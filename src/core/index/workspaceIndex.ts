@@ -1,11 +1,9 @@
 // The workspace index: every file's chunks with exact token counts, a symbol
 // table (name → defining chunks) and the import graph. Built once (warm from
 // the persisted cache when possible), then kept current file by file.
-import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import { chunkFile, DEFAULT_CHUNK_OPTIONS, splitLines, type ChunkOptions, type SyntaxLike } from '../chunk/chunker';
-import { languageOf } from '../lang';
+import { DEFAULT_CHUNK_OPTIONS, splitLines, type ChunkOptions, type SyntaxLike } from '../chunk/chunker';
 import { readSource } from '../scan/readSource';
 import { countSkip, IgnoreMatcher, scanWorkspace, type ScannedFile } from '../scan/scanner';
 import { TokenCache } from '../tokens/tokenCache';
@@ -13,6 +11,8 @@ import { loadTokenizer, type EncodingName } from '../tokens/tokenizer';
 import type { Chunk, SkipReason } from '../types';
 import { loadIndexCache, saveIndexCache, type CachedFile } from './cache';
 import { FileLookup, resolveImport } from './imports';
+import { hashFileText, indexFileText } from './indexFile';
+import { IndexWorkerPool, workerScript } from './indexWorkers';
 import type { IndexView } from './indexView';
 
 export interface IndexOptions {
@@ -24,7 +24,16 @@ export interface IndexOptions {
   chunk?: Partial<ChunkOptions>;
   /** Tree-sitter layer; without it every file is chunked by line windows. */
   syntax?: SyntaxLike & { ensureLanguage?(languageId: string): Promise<boolean> };
+  /**
+   * Worker threads for cold indexing: 'auto' uses them for large batches when the
+   * bundled worker exists; a number forces that many; 0 keeps everything in-process.
+   */
+  workers?: 'auto' | number;
+  log?: (msg: string) => void;
 }
+
+/** Below this many files to read, worker start-up costs more than it saves. */
+const WORKER_MIN_FILES = 200;
 
 export interface IndexProgress {
   phase: 'scan' | 'read' | 'done';
@@ -140,24 +149,53 @@ export class WorkspaceIndex implements IndexView {
     }
     if (cached) for (const c of cached.files.values()) for (const ch of c.chunks) this.tokens.remember(ch.hash, ch.tokens);
 
-    let lastYield = performance.now();
     let done = 0;
-    for (const file of toRead) {
-      if (opts.signal?.aborted) break;
-      const res = await readSource(file.abs, (this.options.maxFileSizeKB ?? 1024) * 1024);
-      if ('skip' in res) {
-        countSkip(skipped, res.skip);
-        this.dropRecord(file.path);
-      } else {
-        await this.indexText(file.path, res.text, res.size, res.mtimeMs);
-        filesRead++;
-      }
+    const onFileDone = async () => {
       done++;
       if (performance.now() - lastYield > YIELD_EVERY_MS) {
         opts.onProgress?.({ phase: 'read', done, total: toRead.length });
         // Let the event loop breathe: the extension host must stay responsive.
         await new Promise((r) => setImmediate(r));
         lastYield = performance.now();
+      }
+    };
+    let lastYield = performance.now();
+    const pool = this.workerPool(toRead.length);
+    if (pool) {
+      try {
+        let next = 0;
+        let nextId = 0;
+        const runOne = async (): Promise<void> => {
+          while (next < toRead.length && !opts.signal?.aborted) {
+            const file = toRead[next++];
+            const reply = await pool.run({ id: nextId++, path: file.path, abs: file.abs });
+            if ('record' in reply) {
+              for (const c of reply.record.chunks) this.tokens.remember(c.hash, c.tokens);
+              this.putRecord(reply.record);
+              filesRead++;
+            } else {
+              countSkip(skipped, 'skip' in reply ? reply.skip : 'unreadable');
+              this.dropRecord(file.path);
+            }
+            await onFileDone();
+          }
+        };
+        await Promise.all(Array.from({ length: pool.capacity }, runOne));
+      } finally {
+        await pool.close();
+      }
+    } else {
+      for (const file of toRead) {
+        if (opts.signal?.aborted) break;
+        const res = await readSource(file.abs, (this.options.maxFileSizeKB ?? 1024) * 1024);
+        if ('skip' in res) {
+          countSkip(skipped, res.skip);
+          this.dropRecord(file.path);
+        } else {
+          await this.indexText(file.path, res.text, res.size, res.mtimeMs);
+          filesRead++;
+        }
+        await onFileDone();
       }
     }
     const complete = !opts.signal?.aborted;
@@ -230,30 +268,38 @@ export class WorkspaceIndex implements IndexView {
     this.ignoreMatcher.forget(dir);
   }
 
+  private workerPool(files: number): IndexWorkerPool | undefined {
+    const want = this.options.workers ?? 'auto';
+    if (want === 0 || (want === 'auto' && files < WORKER_MIN_FILES)) return undefined;
+    const script = workerScript();
+    if (!script) return undefined;
+    try {
+      return new IndexWorkerPool(script, {
+        encoding: this.encoding,
+        chunkOptions: this.chunkOptions,
+        maxBytes: (this.options.maxFileSizeKB ?? 1024) * 1024,
+        syntax: this.options.syntax !== undefined,
+        size: typeof want === 'number' ? want : undefined,
+        log: this.options.log,
+      });
+    } catch (err) {
+      this.options.log?.(`index workers unavailable, indexing in-process: ${err instanceof Error ? err.message : String(err)}`);
+      return undefined;
+    }
+  }
+
   private async indexText(path: string, text: string, size: number, mtimeMs: number): Promise<void> {
-    const hash = createHash('sha1').update(text).digest('hex').slice(0, 16);
     const prev = this.records.get(path);
-    if (prev && prev.hash === hash) {
+    if (prev && prev.hash === hashFileText(text)) {
       prev.mtimeMs = mtimeMs;
       prev.size = size;
       this.dirtySinceSave = true;
       return;
     }
-    const language = languageOf(path);
-    const syntax = this.options.syntax;
-    if (syntax?.ensureLanguage && syntax.supports(language)) await syntax.ensureLanguage(language);
-    const chunks = chunkFile(path, text, language, this.tokens, this.chunkOptions, syntax);
-    let imports: FileRecord['imports'] = [];
-    if (syntax?.supports(language)) {
-      try {
-        imports = syntax.imports(text, language) ?? [];
-      } catch {
-        imports = [];
-      }
-    }
+    const record = await indexFileText(path, text, size, mtimeMs, this.tokens, this.chunkOptions, this.options.syntax);
     this.textCache.set(path, { mtimeMs, text });
     trimCache(this.textCache, 256);
-    this.putRecord({ path, size, mtimeMs, hash, language, chunks, imports });
+    this.putRecord(record);
   }
 
   private putRecord(rec: FileRecord): void {

@@ -1,0 +1,124 @@
+// A small pool of index workers. Jobs are files; replies are file records or
+// skip reasons. A worker that dies is replaced and its jobs are sent again
+// (once); a job that kills a second worker is answered as unreadable.
+import { existsSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { assetPath } from '../assets';
+import type { ChunkOptions } from '../chunk/chunker';
+import type { EncodingName } from '../tokens/tokenizer';
+import type { SkipReason } from '../types';
+import type { FileRecord } from './workspaceIndex';
+
+export interface WorkerJob {
+  id: number;
+  path: string;
+  abs: string;
+  /** Test hook: make the worker exit while handling this job. */
+  crash?: boolean;
+}
+
+export type WorkerReply = { id: number; record: FileRecord } | { id: number; skip: SkipReason } | { id: number; error: string };
+
+export interface PoolOptions {
+  encoding: EncodingName;
+  chunkOptions: ChunkOptions;
+  maxBytes: number;
+  syntax: boolean;
+  size?: number;
+  assetsDir?: string;
+  log?: (msg: string) => void;
+}
+
+/** The bundled worker script, or undefined when it is not built (then indexing runs in-process). */
+export function workerScript(): string | undefined {
+  try {
+    const p = assetPath('indexWorker.js');
+    return existsSync(p) ? p : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+interface Slot {
+  worker: Worker;
+  inflight: Map<number, WorkerJob>;
+}
+
+const IN_FLIGHT_PER_WORKER = 4;
+
+export class IndexWorkerPool {
+  private readonly slots: Slot[] = [];
+  private readonly waiting = new Map<number, { resolve: (r: WorkerReply) => void; retried: boolean }>();
+  private closed = false;
+  restarts = 0;
+
+  constructor(
+    private readonly script: string,
+    private readonly opts: PoolOptions,
+  ) {
+    const n = opts.size ?? Math.max(1, Math.min(4, cpus().length));
+    for (let i = 0; i < n; i++) this.slots.push(this.spawn());
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(this.script, {
+      workerData: { encoding: this.opts.encoding, chunkOptions: this.opts.chunkOptions, maxBytes: this.opts.maxBytes, assetsDir: this.opts.assetsDir, syntax: this.opts.syntax },
+    });
+    const slot: Slot = { worker, inflight: new Map() };
+    worker.on('message', (reply: WorkerReply) => {
+      slot.inflight.delete(reply.id);
+      const w = this.waiting.get(reply.id);
+      this.waiting.delete(reply.id);
+      w?.resolve(reply);
+    });
+    worker.on('error', (err) => this.opts.log?.(`index worker error: ${err.message}`));
+    worker.on('exit', (code) => {
+      if (this.closed) return;
+      this.restarts++;
+      this.opts.log?.(`index worker exited (code ${code}); restarting it and resending ${slot.inflight.size} file(s)`);
+      const orphans = [...slot.inflight.values()];
+      const i = this.slots.indexOf(slot);
+      const fresh = this.spawn();
+      if (i >= 0) this.slots[i] = fresh;
+      for (const job of orphans) {
+        const w = this.waiting.get(job.id);
+        if (!w) continue;
+        if (w.retried) {
+          this.waiting.delete(job.id);
+          w.resolve({ id: job.id, skip: 'unreadable' });
+        } else {
+          w.retried = true;
+          this.send(fresh, { ...job, crash: false });
+        }
+      }
+    });
+    return slot;
+  }
+
+  private send(slot: Slot, job: WorkerJob): void {
+    slot.inflight.set(job.id, job);
+    slot.worker.postMessage(job);
+  }
+
+  /** Room for another job right now (callers keep at most this many in flight). */
+  get capacity(): number {
+    return this.slots.length * IN_FLIGHT_PER_WORKER;
+  }
+
+  run(job: WorkerJob): Promise<WorkerReply> {
+    if (this.closed) return Promise.resolve({ id: job.id, error: 'pool closed' });
+    const slot = this.slots.reduce((a, b) => (b.inflight.size < a.inflight.size ? b : a));
+    return new Promise((resolve) => {
+      this.waiting.set(job.id, { resolve, retried: false });
+      this.send(slot, job);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const [id, w] of this.waiting) w.resolve({ id, error: 'pool closed' });
+    this.waiting.clear();
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+}

@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { DEFAULT_CHUNK_OPTIONS } from '../../src/core/chunk/chunker';
+import { IndexWorkerPool, workerScript } from '../../src/core/index/indexWorkers';
+import { WorkspaceIndex } from '../../src/core/index/workspaceIndex';
+import { makeWorkspace, SAMPLE_PROJECT } from '../helpers/workspace';
+
+const w = makeWorkspace(SAMPLE_PROJECT);
+after(() => w.cleanup());
+const script = workerScript();
+
+describe('index worker threads', { skip: !script && 'dist/indexWorker.js not built (npm test builds it)' }, () => {
+  it('give the same index as in-process indexing', async () => {
+    const inProcess = await WorkspaceIndex.build(w.root, { encoding: 'o200k_base', workers: 0 });
+    const threaded = await WorkspaceIndex.build(w.root, { encoding: 'o200k_base', workers: 2 });
+    const dump = (i: WorkspaceIndex) => [...i.files()].sort().map((f) => [f, i.chunksOf(f)]);
+    assert.deepEqual(dump(threaded), dump(inProcess));
+    assert.equal(threaded.stats().filesRead, 4);
+  });
+
+  it('restart a crashed worker and answer the job it was handling', async () => {
+    const logs: string[] = [];
+    const pool = new IndexWorkerPool(script!, { encoding: 'o200k_base', chunkOptions: DEFAULT_CHUNK_OPTIONS, maxBytes: 1 << 20, syntax: false, size: 1, log: (m) => logs.push(m) });
+    try {
+      const reply = await pool.run({ id: 1, path: 'src/math.ts', abs: join(w.root, 'src/math.ts'), crash: true });
+      assert.ok('record' in reply, JSON.stringify(reply));
+      assert.equal(pool.restarts, 1);
+      assert.match(logs.join('\n'), /restarting/);
+      const again = await pool.run({ id: 2, path: 'README.md', abs: join(w.root, 'README.md') });
+      assert.ok('record' in again);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('report a file that vanished as a counted skip', async () => {
+    const pool = new IndexWorkerPool(script!, { encoding: 'o200k_base', chunkOptions: DEFAULT_CHUNK_OPTIONS, maxBytes: 1 << 20, syntax: false, size: 1 });
+    try {
+      const reply = await pool.run({ id: 1, path: 'gone.ts', abs: join(w.root, 'gone.ts') });
+      assert.deepEqual(reply, { id: 1, skip: 'vanished' });
+    } finally {
+      await pool.close();
+    }
+  });
+});
