@@ -316,6 +316,20 @@ describe('SyntaxChunker rules', () => {
     assert.ok(spans.some((s) => s.kind === 'class' && s.defines.includes('C11')));
   });
 
+  it('windows big comment blocks (commented-out code, comment-only files) instead of attaching them whole', () => {
+    const block = Array.from({ length: 200 }, (_, i) => `// old line ${i}: x = compute(x, ${i});`).join('\n');
+    const lines = (t: string): string[] => t.split('\n');
+    for (const text of [`package p\n\nfunc a() {}\n\n${block}\n`, `${block}\n`, `package p\n\n${block}\n\nfunc b() {}\n`]) {
+      const spans = chunker.spans(text, 'go', 100, count)!;
+      checkInvariants(text, spans, 'comments');
+      for (const s of spans) {
+        const sum = lines(text).slice(s.startLine - 1, s.endLine).reduce((a, l) => a + (l.trim() === '' ? 1 : count(`${l}\n`)), 0);
+        assert.ok(sum <= 100, `${s.startLine}-${s.endLine}: ${sum} tokens`);
+      }
+      assert.ok(spans.length > 5);
+    }
+  });
+
   it('treats C header guards as transparent', () => {
     const text = '#ifndef STORE_H\n#define STORE_H\n\n#include <stddef.h>\n\nstruct store { int n; };\n\nint store_add(struct store *s, int v);\n\n#endif\n';
     const spans = chunker.spans(text, 'c', 8, count)!;

@@ -8,13 +8,20 @@
 // non-blank line (range sums via prefix sums), and only oversized declarations
 // are walked below the top level, so the work is linear in the file size.
 import { readFileSync } from 'node:fs';
-import { Language, Parser, type Node, type Tree } from 'web-tree-sitter';
+import type * as TreeSitter from 'web-tree-sitter';
+import type { Node, Tree } from 'web-tree-sitter';
 import { assetPath } from '../assets';
 import type { ChunkKind } from '../types';
 import {
   BODY_TYPES, GRAMMAR_OF, PREFIX_TYPES, TRANSPARENT_TYPES, classify, unwrap, cInclude, csharpUsing, goImports, javaImport,
   pythonImports, requireImport, rustImports, tsImport, type ImportRef, type NodeInfo, type Role,
 } from './syntax-langs';
+
+// The CommonJS build of web-tree-sitter, on purpose: the ESM build (which an `import` statement makes
+// esbuild pick) calls createRequire(import.meta.url), and import.meta is empty in our CJS bundles.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { Language, Parser } = require('web-tree-sitter') as typeof TreeSitter;
+type Parser = TreeSitter.Parser;
 
 /** A chunk's line range, 1-based inclusive. */
 export interface ChunkSpan {
@@ -240,8 +247,15 @@ class SpanBuilder {
         }
         continue;
       }
-      const start = pendingStart >= 0 ? pendingStart : item.start;
-      pendingStart = -1;
+      let start = item.start;
+      if (pendingStart >= 0) {
+        // Detached comments go with the next unit, unless they are a big block of their own (commented-out code).
+        if (this.tokens(pendingStart, item.start - 1) > this.cap) {
+          flush();
+          this.windows(pendingStart, item.start - 1, 'declarations', [], out);
+        } else start = pendingStart;
+        pendingStart = -1;
+      }
       const unit: Item = { ...item, start };
       const t = this.tokens(start, item.end);
       if (t > this.cap) {
@@ -262,8 +276,8 @@ class SpanBuilder {
     flush();
     if (pendingStart >= 0) {
       const last = out[out.length - 1];
-      if (out.length > firstOut && last) last.end = Math.max(last.end, pendingEnd);
-      else out.push({ start: pendingStart, end: pendingEnd, kind: 'declarations', defines: [] });
+      if (out.length > firstOut && last && this.tokens(last.start, pendingEnd) <= this.cap) last.end = Math.max(last.end, pendingEnd);
+      else this.windows(pendingStart, pendingEnd, 'declarations', [], out);
     }
   }
 
@@ -304,15 +318,21 @@ class SpanBuilder {
       run = [];
     };
     for (const m of members) {
-      const start = m.role === 'prefix' || pendingStart < 0 ? m.start : pendingStart;
-      const t = this.tokens(start, m.end);
       if (m.role === 'prefix') {
         if (run.length > 0 && pendingStart < 0 && this.tokens((run[0] as Item).start, m.end) <= this.cap) {
           run.push(m);
         } else if (pendingStart < 0) pendingStart = m.start;
         continue;
       }
-      pendingStart = -1;
+      let start = m.start;
+      if (pendingStart >= 0) {
+        if (this.tokens(pendingStart, m.start - 1) > this.cap) {
+          flush();
+          this.windows(pendingStart, m.start - 1, runKind, [], out);
+        } else start = pendingStart;
+        pendingStart = -1;
+      }
+      const t = this.tokens(start, m.end);
       const unitM: Item = { ...m, start };
       if (t > this.cap) {
         flush();
@@ -332,8 +352,8 @@ class SpanBuilder {
     flush();
     if (pendingStart >= 0) {
       const last = out[out.length - 1];
-      if (out.length > before && last) last.end = Math.max(last.end, unit.end);
-      else out.push({ start: pendingStart, end: unit.end, kind: runKind, defines: [] });
+      if (out.length > before && last && this.tokens(last.start, unit.end) <= this.cap) last.end = Math.max(last.end, unit.end);
+      else this.windows(pendingStart, unit.end, runKind, [], out);
     }
     // The first piece carries the declaration itself (its header, kind and name).
     const head = out[before];
