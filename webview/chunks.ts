@@ -2,7 +2,7 @@
 import type { ContextReport, ReportItem } from '../src/core/report';
 
 export interface ChunkLists {
-  /** Kept items in the order they would be sent: pinned first, then the rest, each in rank order. */
+  /** Kept items in the order they are sent (the prompt's block order when the report has it). */
   selected: ReportItem[];
   /** Dropped items in rank order (best first). */
   dropped: ReportItem[];
@@ -22,7 +22,12 @@ export function sendOrder(report: Pick<ContextReport, 'items'> | null | undefine
     else if (it.pinned) pinned.push(it);
     else selected.push(it);
   }
-  return { selected: [...pinned, ...selected], dropped };
+  const kept = [...pinned, ...selected];
+  // The renderer's own order wins: items carry their block's position in the prompt.
+  if (kept.length > 0 && kept.every((it) => typeof it.sendOrder === 'number')) {
+    kept.sort((a, b) => (a.sendOrder as number) - (b.sendOrder as number));
+  }
+  return { selected: kept, dropped };
 }
 
 /** The source chips shown for an item, deduplicated, in a fixed order. */

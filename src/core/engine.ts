@@ -1,7 +1,10 @@
 // The one pipeline every surface uses (CLI, status bar, panel, chat): for a
 // cursor position, take the cursor window, rank the workspace's chunks, pack
 // them into the budget, render the prompt and cost it.
-import { DEFAULT_HARDWARE_ID, DEFAULT_MODEL_ID, loadProfiles } from './cost/profiles';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { probeCpu } from './cost/cpuProbe';
+import { DEFAULT_HARDWARE_ID, DEFAULT_MODEL_ID, loadProfiles, THIS_CPU_ID } from './cost/profiles';
 import { estimateCost } from './cost/costModel';
 import type { HardwareProfile, ModelProfile } from './cost/types';
 import { splitLines } from './chunk/chunker';
@@ -29,9 +32,11 @@ export interface EngineSettings {
   format: PromptFormat;
   minScore: number;
   maxCandidates: number;
-  /** Custom profiles (settings `contextBudget.models` / `.hardware`). */
+  /** Custom profiles (settings `contextBudget.models` / `.hardwareProfiles`). */
   userModels?: unknown;
   userHardware?: unknown;
+  /** Profiles made by the host, already valid (e.g. a chat model from VS Code's Language Model API). */
+  extraModels?: ModelProfile[];
 }
 
 export const DEFAULT_SETTINGS: EngineSettings = {
@@ -75,8 +80,9 @@ export interface ResolvedProfiles {
 }
 
 /** Looks up the model and hardware profiles; unknown ids are errors naming the id and the known ones. */
-export function resolveProfiles(settings: Pick<EngineSettings, 'model' | 'hardware' | 'userModels' | 'userHardware'>): ResolvedProfiles {
-  const profiles = loadProfiles(settings.userModels, settings.userHardware);
+export function resolveProfiles(settings: Pick<EngineSettings, 'model' | 'hardware' | 'userModels' | 'userHardware' | 'extraModels'>, thisCpu?: HardwareProfile): ResolvedProfiles {
+  const profiles = loadProfiles(settings.userModels, settings.userHardware, { thisCpu });
+  for (const m of settings.extraModels ?? []) profiles.models.set(m.id, m);
   const model = profiles.models.get(settings.model);
   if (!model) throw new EngineError(`unknown model '${settings.model}' (known: ${[...profiles.models.keys()].join(', ')})`);
   const hardware = profiles.hardware.get(settings.hardware);
@@ -97,6 +103,7 @@ export function budgetFor(settings: EngineSettings, contextLimit: number): { bud
 export class ContextEngine {
   settings: EngineSettings;
   private profiles: ResolvedProfiles;
+  private thisCpu: HardwareProfile | undefined;
 
   private constructor(
     readonly root: string,
@@ -113,13 +120,18 @@ export class ContextEngine {
   /** Opens the engine with an empty index; call `refresh()` to fill it. */
   static async open(opts: EngineOptions): Promise<ContextEngine> {
     const settings = { ...DEFAULT_SETTINGS, ...opts.settings };
-    const profiles = resolveProfiles(settings);
+    resolveProfiles(settings); // unknown ids fail before any work
+    // "This machine's CPU" is measured once (a short ONNX matmul probe) and cached.
+    const thisCpu = settings.hardware === THIS_CPU_ID ? await probeCpu(opts.index?.cacheDir ?? join(tmpdir(), 'context-budget')) : undefined;
+    const profiles = resolveProfiles(settings, thisCpu);
     const log = opts.log ?? (() => undefined);
     for (const e of profiles.errors) log(`profile error: ${e}`);
     const syntax = opts.index?.syntax === null ? undefined : (opts.index?.syntax ?? (await sharedSyntaxChunker(log)));
     const index = await WorkspaceIndex.create(opts.root, { ...opts.index, syntax, encoding: profiles.encoding });
     const ranker = await Ranker.create({ device: opts.ranker?.device ?? 'auto', userModelPath: opts.ranker?.userModelPath, log });
-    return new ContextEngine(opts.root, settings, profiles, index, ranker, log);
+    const engine = new ContextEngine(opts.root, settings, profiles, index, ranker, log);
+    engine.thisCpu = thisCpu;
+    return engine;
   }
 
   get model(): ModelProfile {
@@ -141,7 +153,8 @@ export class ContextEngine {
   /** Applies new settings. A model with another encoding needs a new engine (returns false). */
   updateSettings(patch: Partial<EngineSettings>): boolean {
     const next = { ...this.settings, ...patch };
-    const profiles = resolveProfiles(next);
+    if (next.hardware === THIS_CPU_ID && !this.thisCpu) return false; // needs the probe: open a new engine
+    const profiles = resolveProfiles(next, this.thisCpu);
     if (profiles.encoding !== this.index.encoding) return false;
     this.settings = next;
     this.profiles = profiles;
@@ -167,6 +180,8 @@ export class ContextEngine {
     const format = opts.format ?? this.settings.format;
     const prompt = this.pack(ranking.ranked, cursor, budget, signals, format);
     const packEnd = performance.now();
+    const blockOf = new Map<string, number>();
+    prompt.blocks.forEach((b, k) => b.chunkIds.forEach((id) => blockOf.set(id, k)));
     const items: ReportItem[] = prompt.pack.items.map((i) => ({
       id: i.ranked.chunk.id,
       path: i.ranked.chunk.path,
@@ -180,6 +195,7 @@ export class ContextEngine {
       kind: i.ranked.chunk.kind,
       pinned: signals.pinned.includes(i.ranked.chunk.id),
       evidence: i.ranked.evidence,
+      ...(i.selected ? { sendOrder: blockOf.get(i.ranked.chunk.id) } : {}),
     }));
     const pinnedTokens = items.filter((i) => i.selected && i.reason === 'pinned').reduce((s, i) => s + i.tokens, 0);
     const cost = estimateCost(this.model, this.hardware, { inputTokens: prompt.tokens + overhead, outputTokens: this.settings.outputTokens });

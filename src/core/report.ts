@@ -18,6 +18,8 @@ export interface ReportItem {
   pinned: boolean;
   /** Cursor terms that pulled this chunk in. */
   evidence?: string[];
+  /** For selected items: position of its block in the rendered prompt (0 is sent first; the cursor section follows the last). */
+  sendOrder?: number;
 }
 
 export interface ContextReport {

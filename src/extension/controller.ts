@@ -521,19 +521,30 @@ export class Controller implements vscode.Disposable {
 
   // ---- commands ----
 
-  async copyPrompt(format: PromptFormat): Promise<void> {
+  /**
+   * The packed context for the active editor's cursor, exactly as the panel and
+   * the status bar compute it (chat and the language model tool use this too).
+   * Undefined when no editor is active.
+   */
+  async computeActive(opts: { budget?: number; format?: PromptFormat } = {}): Promise<ComputedContext | undefined> {
     const t = this.target();
-    if (!t) {
-      void vscode.window.showInformationMessage('Context Budget: open a file and place the cursor first.');
-      return;
-    }
+    if (!t) return undefined;
+    const engine = await t.folderEngine.engine;
+    return engine.compute({ path: t.path, line: t.line, column: t.column }, this.currentSignals(t), { budget: opts.budget ?? this.budgetOverride, format: opts.format });
+  }
+
+  async copyPrompt(format: PromptFormat): Promise<void> {
     try {
-      const engine = await t.folderEngine.engine;
-      const computed = await engine.compute({ path: t.path, line: t.line, column: t.column }, this.currentSignals(t), { budget: this.budgetOverride, format });
+      const computed = await this.computeActive({ format });
+      if (!computed) {
+        void vscode.window.showInformationMessage('Context Budget: open a file and place the cursor first.');
+        return;
+      }
       await vscode.env.clipboard.writeText(computed.prompt.text);
       BudgetPanel.current?.post({ type: 'copied', format: format === 'xml' ? 'xml' : 'markdown', tokens: computed.prompt.tokens, ok: true });
       void vscode.window.showInformationMessage(`Context Budget: copied ${computed.prompt.tokens.toLocaleString('en-US')} tokens (${format}).`);
     } catch (err) {
+      BudgetPanel.current?.post({ type: 'copied', format: format === 'xml' ? 'xml' : 'markdown', tokens: 0, ok: false, error: err instanceof Error ? err.message : String(err) });
       this.reportError(err);
     }
   }

@@ -1,0 +1,158 @@
+// `npm run bench`: speed and memory figures, each printed next to a naive
+// baseline run in the same process. Targets are printed beside the figures;
+// nothing here fails a build — these are measurements, not tests.
+//
+// Corpus: real JS/TS sources copied from the installed npm packages into
+// bench/corpus/ (see bench/corpus.ts): ≥ 5,000 files and ≥ 50 MB.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { SyntaxChunker } from '../src/core/chunk/syntax';
+import { ContextEngine } from '../src/core/engine';
+import { WorkspaceIndex } from '../src/core/index/workspaceIndex';
+import { packChunks } from '../src/core/pack/packer';
+import { scanWorkspace } from '../src/core/scan/scanner';
+import { loadTokenizer } from '../src/core/tokens/tokenizer';
+import { emptySignals, type RankedChunk } from '../src/core/types';
+import { statusView } from '../src/extension/statusText';
+import { runCostBench } from './cost.bench';
+import { assembleCorpus } from './corpus';
+
+const repoRoot = join(__dirname, '..');
+const log = (s: string) => console.log(s);
+const ms = (t: number) => `${t.toFixed(1)} ms`;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const p95 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.95))];
+
+let peakRss = 0;
+const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
+
+function ratio(baseline: number, ours: number): string {
+  return `${(baseline / ours).toFixed(1)}×`;
+}
+
+async function indexBench(corpus: string, syntax: SyntaxChunker): Promise<WorkspaceIndex> {
+  log('\n## Workspace index (issue 3)');
+  const scan = await scanWorkspace(corpus);
+  const bytes = scan.files.reduce((s, f) => s + f.size, 0);
+  log(`corpus: ${scan.files.length} files, ${(bytes / 1e6).toFixed(1)} MB (${corpus})`);
+
+  // Naive baseline: read every file and tokenize it whole, no chunks, no cache.
+  const tok = await loadTokenizer('o200k_base');
+  let t = performance.now();
+  let naiveTokens = 0;
+  for (const f of scan.files) naiveTokens += tok.count(readFileSync(f.abs, 'utf8'));
+  const naiveMs = performance.now() - t;
+  log(`naive full read + tokenize:  ${ms(naiveMs)}  (${((bytes / 1e6) / (naiveMs / 1000)).toFixed(2)} MB/s, ${naiveTokens.toLocaleString('en-US')} tokens)`);
+
+  const cacheDir = mkdtempSync(join(tmpdir(), 'cb-bench-'));
+  const loop = monitorEventLoopDelay({ resolution: 5 });
+  loop.enable();
+  peakRss = 0;
+  t = performance.now();
+  const index = await WorkspaceIndex.build(corpus, { encoding: 'o200k_base', syntax, cacheDir });
+  const coldMs = performance.now() - t;
+  loop.disable();
+  const s = index.stats();
+  log(
+    `cold index (workers):       ${ms(coldMs)}  ${(s.files / (coldMs / 1000)).toFixed(0)} files/s, ${((s.bytes / 1e6) / (coldMs / 1000)).toFixed(2)} MB/s, ` +
+      `${(s.tokens / (coldMs / 1000) / 1e6).toFixed(2)} M tokens/s · ${s.chunks} chunks · target ≥ 5 MB/s · vs naive ${ratio(naiveMs, coldMs)}`,
+  );
+  log(`  event loop while indexing: max ${(loop.max / 1e6).toFixed(1)} ms, p99 ${(loop.percentile(99) / 1e6).toFixed(1)} ms (target: no stall > 50 ms)`);
+  log(`  peak RSS during cold index: ${(peakRss / 1e6).toFixed(0)} MB (target ≤ 500 MB) · skipped ${JSON.stringify(s.skipped)}`);
+
+  t = performance.now();
+  const warm = await WorkspaceIndex.build(corpus, { encoding: 'o200k_base', syntax, cacheDir });
+  const warmMs = performance.now() - t;
+  log(`warm start (persisted):     ${ms(warmMs)}  files read: ${warm.stats().filesRead} · target ≤ 2 s · vs naive ${ratio(naiveMs, warmMs)}`);
+
+  // One-line edits through the incremental path (what an editor keystroke costs).
+  const files = [...index.files()].filter((f) => index.chunksOf(f).length >= 4).slice(0, 30);
+  const editTimes: number[] = [];
+  for (const [i, f] of files.entries()) {
+    const text = index.fileText(f)!;
+    const lines = text.split('\n');
+    const at = Math.floor(lines.length / 2);
+    lines[at] = `${lines[at]} // edit ${i}`;
+    const t0 = performance.now();
+    await index.updateFile(f, lines.join('\n'));
+    editTimes.push(performance.now() - t0);
+  }
+  const edit = median(editTimes);
+  log(`one-line edit → counts:     median ${ms(edit)}, p95 ${ms(p95(editTimes))} over ${editTimes.length} files · target ≤ 10 ms · vs naive re-index ${ratio(naiveMs, edit)} (target ≥ 100×)`);
+  rmSync(cacheDir, { recursive: true, force: true });
+  return index;
+}
+
+function packerBench(): void {
+  log('\n## Packer (issue 5)');
+  let seed = 1;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const ranked: RankedChunk[] = Array.from({ length: 2000 }, (_, i) => ({
+    chunk: { id: `f${i % 300}.ts#${i}-${i + 30}`, path: `f${i % 300}.ts`, startLine: (i * 37) % 5000 + 1, endLine: ((i * 37) % 5000) + 31, language: 'typescript', kind: 'function', defines: [], uses: [], hash: `h${i}`, tokens: 20 + Math.floor(rnd() * 600) },
+    score: rnd(),
+    sources: ['bm25'],
+  }));
+  ranked.sort((a, b) => b.score - a.score);
+  for (const budget of [2048, 8192, 32768]) {
+    const times: number[] = [];
+    let rel = 0;
+    for (let i = 0; i < 30; i++) {
+      const t = performance.now();
+      rel = packChunks({ ranked, budget, cursorTokens: 600, overheadTokens: () => 12 }).relevance;
+      times.push(performance.now() - t);
+    }
+    // Baseline: fixed priority (take by score while it fits), what assistants do today.
+    const tb = performance.now();
+    let room = budget - 600;
+    let baseRel = 0;
+    for (const r of ranked) if (r.chunk.tokens + 12 <= room) { room -= r.chunk.tokens + 12; baseRel += r.score; }
+    const baseMs = performance.now() - tb;
+    log(`2,000 candidates @ ${budget}: median ${ms(median(times))} (target ≤ 5 ms) · relevance ${rel.toFixed(2)} vs fixed-priority ${baseRel.toFixed(2)} (${ratio(rel, baseRel)} more) in ${ms(baseMs)}`);
+  }
+}
+
+async function statusBarBench(corpus: string): Promise<void> {
+  log('\n## Status bar path (issue 9): cursor move → new text, through the engine the extension uses');
+  const engine = await ContextEngine.open({ root: corpus, settings: { budget: 8192 }, index: { cacheDir: mkdtempSync(join(tmpdir(), 'cb-bench-')) }, ranker: { device: 'cpu' } });
+  await engine.refresh();
+  const files = [...engine.index.files()].filter((f) => /\.(ts|js)$/.test(f)).slice(0, 200);
+  const times: number[] = [];
+  const first = performance.now();
+  await engine.compute({ path: files[0], line: 1, column: 0 }, emptySignals());
+  const firstMs = performance.now() - first;
+  for (let i = 0; i < 40; i++) {
+    const path = files[(i * 7) % files.length];
+    const lines = (engine.index.fileText(path) ?? '').split('\n').length;
+    const t = performance.now();
+    const { report } = await engine.compute({ path, line: 1 + ((i * 13) % lines), column: 0 }, emptySignals());
+    statusView(report, { warnAt: 0.8, errorAt: 1 });
+    times.push(performance.now() - t);
+  }
+  log(`${engine.index.fileCount()} files · device ${engine.ranker.device} · event → text median ${ms(median(times))}, p95 ${ms(p95(times))} (target ≤ 50 ms) · first query ${ms(firstMs)}`);
+  await engine.dispose();
+}
+
+async function main(): Promise<void> {
+  log(`# Context Budget benchmarks — ${new Date().toISOString()}`);
+  log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}, node ${process.version}`);
+  const only = process.argv.slice(2);
+  const want = (name: string) => only.length === 0 || only.includes(name);
+  const corpus = assembleCorpus(repoRoot);
+  const syntax = await SyntaxChunker.create();
+  if (want('index')) await indexBench(corpus.dir, syntax);
+  if (want('pack')) packerBench();
+  if (want('status')) await statusBarBench(corpus.dir);
+  if (want('cost')) {
+    log('\n## Cost model, measured (issue 4)');
+    await runCostBench(log);
+  }
+  log(`\npeak RSS of the whole run: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
+  clearInterval(rssTimer);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
