@@ -11,6 +11,7 @@ import { assetPath } from '../assets';
 import { buildInputs, MODEL_FORMAT, type ModelMeta } from './model';
 import { FEATURE_NAMES, gatherCandidates, toRanked, type Candidate, type Stage1Output } from './stage1';
 import { keyTermsOf } from './keys';
+import { VULKAN_LOADER, vulkanLoaderPresent } from './vulkan';
 
 export type RankerDevice = 'auto' | 'gpu' | 'cpu';
 
@@ -60,6 +61,25 @@ function cudaPresent(): boolean {
   }
 }
 
+function ortBinDir(): string | undefined {
+  try {
+    return join(dirname(require.resolve('onnxruntime-node')), '..', 'bin', 'napi-v6', process.platform, process.arch);
+  } catch {
+    return undefined;
+  }
+}
+
+let vulkanMemo: boolean | undefined;
+/** Linux webgpu (Dawn) needs the Vulkan loader; checked once per process, without spawning anything. */
+function webgpuBlocker(platform: NodeJS.Platform = process.platform): string | undefined {
+  if (platform !== 'linux') return undefined;
+  if (vulkanMemo === undefined) {
+    const bin = ortBinDir();
+    vulkanMemo = vulkanLoaderPresent({ extraDirs: bin ? [bin] : [] });
+  }
+  return vulkanMemo ? undefined : `webgpu: no Vulkan loader (${VULKAN_LOADER})`;
+}
+
 /** Provider chosen per (device, model) for this process: the fallback is decided once. */
 const providerMemo = new Map<string, string>();
 
@@ -85,6 +105,8 @@ export class Ranker {
     private readonly meta: ModelMeta | undefined,
     readonly device: string,
     private readonly note: string | undefined,
+    /** Why GPU providers were skipped or failed (set when `auto`/`gpu` fell back to cpu). */
+    readonly deviceNote?: string,
   ) {}
 
   /** Why stage 2 is not in use (undefined when it is). */
@@ -130,9 +152,14 @@ export class Ranker {
     const tries = remembered ? [remembered] : order;
     const failures: string[] = [];
     for (const ep of tries) {
+      const blocker = ep === 'webgpu' ? webgpuBlocker() : undefined;
+      if (blocker) {
+        failures.push(blocker);
+        continue;
+      }
       try {
         const session = await ort.InferenceSession.create(bytes, { executionProviders: [ep], graphOptimizationLevel: 'all', logSeverityLevel: 3 });
-        const r = new Ranker(ort, session, meta, ep, undefined);
+        const r = new Ranker(ort, session, meta, ep, undefined, failures.length ? failures.join('; ') : undefined);
         await r.warmUp();
         providerMemo.set(memoKey, ep);
         if (failures.length) log(`ranker: GPU unavailable (${failures.join('; ')}); using cpu`);
