@@ -51,11 +51,25 @@ function overlapShare(a: Chunk, b: Chunk): number {
   return (hi - lo + 1) / smaller;
 }
 
-function redundantWith(c: Chunk, kept: readonly Chunk[]): Chunk | undefined {
-  for (const k of kept) {
-    if (k.hash === c.hash || overlapShare(c, k) >= OVERLAP_REDUNDANT) return k;
+/** Chunks already taken, looked up by text hash and by file (a linear scan is quadratic at 2,000 candidates). */
+class KeptChunks {
+  private readonly byHash = new Map<string, Chunk>();
+  private readonly byPath = new Map<string, Chunk[]>();
+
+  add(c: Chunk): void {
+    if (!this.byHash.has(c.hash)) this.byHash.set(c.hash, c);
+    const list = this.byPath.get(c.path);
+    if (list) list.push(c);
+    else this.byPath.set(c.path, [c]);
   }
-  return undefined;
+
+  /** The first kept chunk `c` repeats: same text, or mostly the same lines of the same file. */
+  redundantWith(c: Chunk): Chunk | undefined {
+    const same = this.byHash.get(c.hash);
+    if (same) return same;
+    for (const k of this.byPath.get(c.path) ?? []) if (overlapShare(c, k) >= OVERLAP_REDUNDANT) return k;
+    return undefined;
+  }
 }
 
 /** Exact 0/1 knapsack (integer weights) — returns the chosen indices. */
@@ -120,7 +134,8 @@ export function packChunks(input: PackInput): PackResult {
 
   // 2. The knapsack pool: not excluded, above threshold, not redundant with a better candidate.
   const pool: RankedChunk[] = [];
-  const poolChunks: Chunk[] = [...kept];
+  const poolChunks = new KeptChunks();
+  for (const c of kept) poolChunks.add(c);
   for (const r of input.ranked) {
     const c = r.chunk;
     if (reasons.has(c.id)) continue;
@@ -128,7 +143,7 @@ export function packChunks(input: PackInput): PackResult {
       reasons.set(c.id, 'below threshold');
       continue;
     }
-    const dup = redundantWith(c, poolChunks);
+    const dup = poolChunks.redundantWith(c);
     if (dup) {
       reasons.set(c.id, `redundant with ${dup.id}`);
       continue;
@@ -136,7 +151,7 @@ export function packChunks(input: PackInput): PackResult {
     // Too-large candidates stay in the pool (they simply never fit) so the pool,
     // and with it the solver's answer, does not depend on the budget.
     pool.push(r);
-    poolChunks.push(c);
+    poolChunks.add(c);
   }
 
   const capacity = available - used;
