@@ -3,6 +3,7 @@
 // the status bar item, the panel and the commands. Stale results never show:
 // every recompute carries a generation number and an AbortController, and a
 // result for an older cursor position is dropped.
+import { rmSync } from 'node:fs';
 import { posix, relative, sep } from 'node:path';
 import * as vscode from 'vscode';
 import { setAssetsDir } from '../core/assets';
@@ -620,10 +621,12 @@ export class Controller implements vscode.Disposable {
     this.schedule(0);
   }
 
+  /** Forgets the persisted index and indexes every folder again from disk. */
   rebuildIndex(): void {
-    for (const fe of this.engines.values()) {
-      fe.indexing?.cancel.cancel();
-    }
+    for (const fe of this.engines.values()) fe.indexing?.cancel.cancel();
+    const storage = this.context.storageUri ?? this.context.globalStorageUri;
+    rmSync(vscode.Uri.joinPath(storage, 'index').fsPath, { recursive: true, force: true });
+    this.log.info('rebuilding the index from scratch');
     this.resetEngines();
   }
 
