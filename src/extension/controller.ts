@@ -12,7 +12,7 @@ import { emptySignals, type EditorSignals } from '../core/types';
 import type { PromptFormat } from '../core/pack/render';
 import { resolveInsideRoot, type PanelMessage, type WebviewToHost } from '../shared/protocol';
 import { filesExcludeGlobs, readSettings, type ExtensionSettings } from './config';
-import { BudgetPanel, registerPanelSerializer } from './panel';
+import { BudgetPanel } from './panel';
 import { buildPanelState } from './panelState';
 import { SignalTracker } from './signals';
 import { statusView } from './statusText';
@@ -88,7 +88,6 @@ export class Controller implements vscode.Disposable {
       }),
       vscode.workspace.onDidChangeWorkspaceFolders(() => this.resetEngines()),
       vscode.workspace.onDidGrantWorkspaceTrust(() => void this.onConfigChange()),
-      registerPanelSerializer(this.context, (msg) => void this.onPanelMessage(msg)),
     );
     const watcher = vscode.workspace.createFileSystemWatcher('**/*');
     d.push(
@@ -425,7 +424,7 @@ export class Controller implements vscode.Disposable {
   // ---- panel ----
 
   showPanel(): void {
-    BudgetPanel.createOrShow(this.context.extensionUri, (msg) => void this.onPanelMessage(msg));
+    BudgetPanel.createOrShow(this.context.extensionUri, (msg) => void this.handlePanelMessage(msg));
     void this.postPanel();
   }
 
@@ -460,7 +459,8 @@ export class Controller implements vscode.Disposable {
     panel.post({ type: 'state', state });
   }
 
-  private async onPanelMessage(msg: WebviewToHost): Promise<void> {
+  /** A validated message from the panel (also from a panel restored after a reload). */
+  async handlePanelMessage(msg: WebviewToHost): Promise<void> {
     const latest = this.latest;
     switch (msg.type) {
       case 'ready':

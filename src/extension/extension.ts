@@ -2,6 +2,7 @@
 // and the grammars) loads after the workbench has started, on first use.
 import * as vscode from 'vscode';
 import type { Controller } from './controller';
+import { registerPanelSerializer } from './panel';
 
 let controller: Controller | undefined;
 
@@ -43,6 +44,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<{ last
     'contextBudget.showLog': () => log.show(),
   };
   for (const [id, fn] of Object.entries(commands)) context.subscriptions.push(vscode.commands.registerCommand(id, run(fn)));
+  // A panel left open restores after a reload before any editor shows: register its serializer now.
+  context.subscriptions.push(registerPanelSerializer(context, (msg) => void get().then((c) => c.handlePanelMessage(msg))));
 
   // Start once the first editor is shown (or now, if one is): no work at startup otherwise.
   if (vscode.window.activeTextEditor) void get();
