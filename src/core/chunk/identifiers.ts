@@ -36,11 +36,27 @@ export function subtokens(identifier: string): string[] {
   return out;
 }
 
+/** Identifiers repeat endlessly in code: remember their subtokens (bounded, cleared when full). */
+const subtokenMemo = new Map<string, string[]>();
+const MEMO_LIMIT = 200_000;
+
+function memoSubtokens(id: string): string[] {
+  let parts = subtokenMemo.get(id);
+  if (!parts) {
+    if (subtokenMemo.size >= MEMO_LIMIT) subtokenMemo.clear();
+    parts = subtokens(id);
+    subtokenMemo.set(id, parts);
+  }
+  return parts;
+}
+
 /** Distinct lower-cased subtokens of all identifiers in `text`, in first-seen order. */
 export function subtokenSet(text: string): string[] {
   const seen = new Set<string>();
-  for (const id of identifiersIn(text)) {
-    for (const t of subtokens(id)) seen.add(t);
+  for (const m of text.matchAll(IDENT)) {
+    const id = m[0];
+    if (id.length < 2 || KEYWORDS.has(id)) continue;
+    for (const t of memoSubtokens(id)) seen.add(t);
   }
   return [...seen];
 }
