@@ -21,16 +21,7 @@ export function ranked(chunk: Chunk, score: number): RankedChunk {
   return { chunk, score, sources: ['bm25'] };
 }
 
-/** Deterministic PRNG (mulberry32) for generated inputs. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG for generated inputs (the one the ranker's training uses). */
+export { rng } from '../../src/core/rank/text';
 
 export const fuzzRuns = (base: number): number => Number(process.env.CONTEXT_BUDGET_FUZZ_RUNS ?? base);

@@ -15,6 +15,7 @@ export interface CachedFile {
   path: string;
   size: number;
   mtimeMs: number;
+  /** Hash of the whole file text. */
   hash: string;
   language: string;
   chunks: Chunk[];

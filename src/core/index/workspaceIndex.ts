@@ -60,16 +60,8 @@ export interface IndexStats {
   ms: number;
 }
 
-export interface FileRecord {
-  path: string;
-  size: number;
-  mtimeMs: number;
-  /** Hash of the whole file text. */
-  hash: string;
-  language: string;
-  chunks: Chunk[];
-  imports: Array<{ specifier: string; names: string[]; line: number }>;
-}
+/** One indexed file: what the persisted cache stores, and what the index keeps in memory. */
+export type FileRecord = CachedFile;
 
 const YIELD_EVERY_MS = 12;
 
@@ -140,7 +132,7 @@ export class WorkspaceIndex implements IndexView {
       const known = this.records.get(file.path) ?? cached?.files.get(file.path);
       if (known && known.size === file.size && known.mtimeMs === file.mtimeMs) {
         if (!this.records.has(file.path)) {
-          this.putRecord(fromCached(known));
+          this.putRecord({ ...known });
           filesFromCache++;
         }
       } else {
@@ -422,10 +414,6 @@ export class WorkspaceIndex implements IndexView {
   siblingsOf(path: string): string[] {
     return [...this.lookup.inDir(posix.dirname(path))].filter((p) => p !== path);
   }
-}
-
-function fromCached(c: CachedFile): FileRecord {
-  return { ...c };
 }
 
 function trimCache<K, V>(map: Map<K, V>, max: number): void {
