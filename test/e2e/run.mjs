@@ -8,7 +8,7 @@
 //   npm run test:e2e                    everything (packaging included)
 //   node test/e2e/run.mjs --no-package  reuse the VSIX from the last `npm run package`
 //   node test/e2e/run.mjs --vsix=FILE   test that VSIX
-//   node test/e2e/run.mjs --only=panel  scenarios whose name contains "panel"
+//   node test/e2e/run.mjs --only=panel,theme  scenarios whose name contains "panel" or "theme"
 //   node test/e2e/run.mjs --all         also run scenarios whose prerequisites are missing
 //
 // A scenario whose prerequisite is not in the extension yet (a command missing from
@@ -605,7 +605,7 @@ const SCENARIOS = [
       const rows = wb.webview().locator('ol.chunks-selected li.chunk .chunk-loc');
       await rows.first().waitFor({ timeout: 45_000 });
       state.panelOpen = true;
-      const locs = await rows.allInnerTexts();
+      const locs = (await rows.allInnerTexts()).map((t) => t.replace(/\s+/g, ''));
       const dropped = await wb.webview().locator('ol.chunks-dropped li.chunk').count();
       return `Sent: ${locs.join(', ')}; dropped rows: ${dropped}`;
     },
@@ -655,12 +655,17 @@ const SCENARIOS = [
       const encoding = state.first?.report?.encoding ?? 'o200k_base';
       const tokens = countTokens(clip, encoding);
       fs.writeFileSync(path.join(ART, 'copied-prompt.md'), clip);
-      const summary = await wb.webview().locator('.budget-summary').innerText({ timeout: 10_000 }).catch(() => '');
-      const m = /([\d,]+) of ([\d,]+) tokens/.exec(summary);
-      if (!m) throw new Error(`no "N of B tokens" in the panel's budget summary (${JSON.stringify(summary)}) to compare with ${tokens} clipboard tokens`);
+      // The panel's total: the "Prompt tokens" card ("… · 2,034 exact").
+      const card = await wb.webview().locator('.card-tokens').innerText({ timeout: 10_000 }).catch(() => '');
+      const m = /([\d,]+)\s*exact/.exec(card);
+      if (!m) throw new Error(`no exact prompt total ("N exact") in the panel's Prompt tokens card (${JSON.stringify(card)}) to compare with ${tokens} clipboard tokens`);
       const total = Number(m[1].replace(/,/g, ''));
-      if (total !== tokens) throw new Error(`the clipboard holds ${tokens} ${encoding} tokens; the panel says ${fmtInt(total)} ("${summary}")`);
-      return `${tokens} ${encoding} tokens = panel "${summary}" (${clip.length} chars, saved as artifacts/copied-prompt.md)`;
+      if (total !== tokens) throw new Error(`the clipboard holds ${tokens} ${encoding} tokens; the panel's Prompt tokens card says ${fmtInt(total)}`);
+      // The budget bar's "N of B tokens used" should tell the same story.
+      const summary = await wb.webview().locator('.budget-summary').innerText().catch(() => '');
+      const used = /([\d,]+) of ([\d,]+) tokens/.exec(summary);
+      const note = used && Number(used[1].replace(/,/g, '')) !== tokens ? `; note: the budget bar says "${summary}" (≠ ${tokens})` : '';
+      return `${tokens} ${encoding} tokens = panel Prompt tokens card (${clip.length} chars, saved as artifacts/copied-prompt.md)${note}`;
     },
   },
   {
@@ -672,25 +677,44 @@ const SCENARIOS = [
       const view = wb.webview();
       const sentRows = view.locator('ol.chunks-selected li.chunk[data-id]:not(.chunk-cursor)');
       await sentRows.first().waitFor({ timeout: 30_000 });
+      // A person clicks into the panel first: the panel's editor group becomes the active one.
+      await view.locator('h1').first().click();
+      await sleep(1000);
       const before = await sentRows.count();
       // Pin the last chunk of the Sent list (the first to go when the budget shrinks).
       const pinRow = sentRows.nth(before - 1);
       const pinId = await pinRow.getAttribute('data-id');
       await pinRow.locator('.pin-btn').click();
-      await view.locator(`ol.chunks-selected li.chunk.is-pinned[data-id="${pinId}"]`).waitFor({ timeout: 15_000 });
-      // Lower the budget with the slider's keyboard: Home = the minimum.
+      await view.locator(`ol.chunks-selected li.chunk.is-pinned[data-id="${pinId}"]`).waitFor({ timeout: 15_000 }).catch(async () => {
+        const status = await wb.statusReadout();
+        throw new Error(`clicking Pin on ${pinId} did not pin it (no li.is-pinned in the Sent list within 15 s)${status ? '' : '; the status bar item is gone too (the controller lost its editor when the panel took focus?)'}`);
+      });
+      // Lower the budget with the slider's keyboard: Page Down halves it (2048 → 1024).
+      const overBudget = view.locator('ol.chunks-dropped li.chunk', { has: view.locator('.chunk-reason', { hasText: 'over budget' }) });
+      const sentBefore = await sentRows.count();
+      const overBefore = await overBudget.count();
       const slider = view.locator('#budget-slider');
       await slider.focus();
-      await slider.press('Home');
-      const overBudget = view.locator('ol.chunks-dropped li.chunk', { has: view.locator('.chunk-reason', { hasText: 'over budget' }) });
-      await overBudget.first().waitFor({ timeout: 20_000 });
+      await slider.press('PageDown');
+      // The host re-packs: fewer chunks are sent, more are dropped "over budget".
+      const end = Date.now() + 20_000;
+      let sentAfter = sentBefore;
+      let overAfter = overBefore;
+      while (Date.now() < end) {
+        sentAfter = await sentRows.count();
+        overAfter = await overBudget.count();
+        if (sentAfter < sentBefore && overAfter > overBefore) break;
+        await sleep(300);
+      }
+      if (!(sentAfter < sentBefore && overAfter > overBefore)) {
+        throw new Error(`after lowering the budget: Sent ${sentBefore} → ${sentAfter}, dropped "over budget" ${overBefore} → ${overAfter}`);
+      }
       await view.locator(`ol.chunks-selected li.chunk.is-pinned[data-id="${pinId}"]`).waitFor({ timeout: 10_000 }).catch(() => {
         throw new Error(`pinned chunk ${pinId} left the Sent list when the budget went down`);
       });
-      const after = await sentRows.count();
       const summary = await view.locator('.budget-summary').innerText().catch(() => '');
       await wb.screenshot('panel-low-budget');
-      return `Sent ${before} → ${after} chunks, ${await overBudget.count()} dropped "over budget"; pinned ${pinId} stays; "${summary}"`;
+      return `Sent ${sentBefore} → ${sentAfter} chunks, dropped "over budget" ${overBefore} → ${overAfter}; pinned ${pinId} stays; "${summary}"`;
     },
   },
   {
@@ -875,7 +899,7 @@ async function main() {
   const installOutput = run(process.execPath, [CS_ENTRY, ...csArgs(installDir), '--install-extension', vsix], { env: xdgEnv(installDir), quiet: true });
   log(`installed: ${installOutput.trim().split('\n').pop()}`);
 
-  const selected = SCENARIOS.filter((s) => !ONLY || s.name.includes(ONLY));
+  const selected = SCENARIOS.filter((s) => !ONLY || ONLY.split(',').some((o) => s.name.includes(o)));
   const ready = (s) => (RUN_ALL || !s.requires ? null : s.requires());
 
   async function runScenario(s, ctx) {
@@ -892,7 +916,11 @@ async function main() {
       record(s.name, 'pass', detail, Date.now() - start);
     } catch (e) {
       const safe = s.name.replace(/[^\w]+/g, '-').slice(0, 60);
-      if (ctx.wb) await ctx.wb.screenshot(`FAIL-${safe}`).catch(() => {});
+      if (ctx.wb) {
+        await ctx.wb.screenshot(`FAIL-${safe}`).catch(() => {});
+        const html = await ctx.wb.webview().locator('body').innerHTML({ timeout: 2000 }).catch(() => '');
+        if (html) fs.writeFileSync(path.join(ART, `FAIL-${safe}.panel.html`), html);
+      }
       record(s.name, 'fail', e instanceof Error ? e.message : String(e), Date.now() - start);
     }
   }
