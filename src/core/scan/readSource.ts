@@ -1,6 +1,6 @@
 // Reads one file as source text, or says why it is not source: binary content,
 // a minified bundle, too large, unreadable, gone. Never throws.
-import { promises as fsp } from 'node:fs';
+import { constants as fsc, promises as fsp } from 'node:fs';
 import type { SkipReason } from '../types';
 
 export type ReadResult = { text: string; size: number; mtimeMs: number } | { skip: SkipReason };
@@ -42,10 +42,13 @@ export function looksMinified(text: string): boolean {
   return longest > 5000 && text.length / lines > 300;
 }
 
+/** O_NONBLOCK: opening a FIFO for reading must not wait for a writer (it is then refused as not a file). */
+const OPEN_FLAGS = fsc.O_RDONLY | (fsc.O_NONBLOCK ?? 0);
+
 export async function readSource(abs: string, maxBytes: number): Promise<ReadResult> {
   let handle;
   try {
-    handle = await fsp.open(abs, 'r');
+    handle = await fsp.open(abs, OPEN_FLAGS);
   } catch (err) {
     return { skip: (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'vanished' : 'unreadable' };
   }
@@ -53,14 +56,15 @@ export async function readSource(abs: string, maxBytes: number): Promise<ReadRes
     const st = await handle.stat();
     if (!st.isFile()) return { skip: 'unreadable' };
     if (st.size > maxBytes) return { skip: 'too-large' };
-    // Read at most maxBytes+1 so a file growing while we read cannot blow memory.
-    const buf = Buffer.alloc(Math.min(st.size, maxBytes) + 1);
+    // Read the size seen by stat and no more: a file growing while we read (a log being
+    // written) is indexed as of that size, and its newer mtime gets it read again later;
+    // one truncated meanwhile gives what is left.
+    const buf = Buffer.alloc(st.size);
     let read = 0;
-    for (;;) {
+    while (read < buf.length) {
       const { bytesRead } = await handle.read(buf, read, buf.length - read, read);
       if (bytesRead === 0) break;
       read += bytesRead;
-      if (read >= buf.length) return { skip: 'too-large' };
     }
     const text = decodeSource(buf.subarray(0, read));
     if (text === undefined) return { skip: 'binary' };
