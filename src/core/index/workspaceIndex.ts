@@ -1,10 +1,10 @@
 // The workspace index: every file's chunks with exact token counts, a symbol
 // table (name → defining chunks) and the import graph. Built once (warm from
 // the persisted cache when possible), then kept current file by file.
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, constants as fsc, fstatSync, openSync, readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { DEFAULT_CHUNK_OPTIONS, splitLines, type ChunkOptions, type SyntaxLike } from '../chunk/chunker';
-import { readSource } from '../scan/readSource';
+import { decodeSource, readSource } from '../scan/readSource';
 import { countSkip, IgnoreMatcher, scanWorkspace, type ScannedFile } from '../scan/scanner';
 import { TokenCache } from '../tokens/tokenCache';
 import { loadTokenizer, type EncodingName } from '../tokens/tokenizer';
@@ -394,9 +394,10 @@ export class WorkspaceIndex implements IndexView {
     const cached = this.textCache.get(path);
     if (cached && rec && cached.mtimeMs === rec.mtimeMs) return cached.text;
     try {
-      const st = statSync(abs);
-      const text = readFileSync(abs, 'utf8');
-      this.textCache.set(path, { mtimeMs: st.mtimeMs, text });
+      const read = readTextSync(abs);
+      if (!read) return undefined;
+      const { text, mtimeMs } = read;
+      this.textCache.set(path, { mtimeMs, text });
       trimCache(this.textCache, 256);
       return text;
     } catch {
@@ -413,6 +414,24 @@ export class WorkspaceIndex implements IndexView {
   /** Same-folder files of `path`. */
   siblingsOf(path: string): string[] {
     return [...this.lookup.inDir(posix.dirname(path))].filter((p) => p !== path);
+  }
+}
+
+/**
+ * A file's text decoded as the indexer decodes it (BOM, UTF-16), so chunk line ranges
+ * and hashes match what is sliced from it. Undefined for anything but a regular file:
+ * a FIFO must not block the (synchronous) caller.
+ */
+function readTextSync(abs: string): { text: string; mtimeMs: number } | undefined {
+  const fd = openSync(abs, fsc.O_RDONLY | (fsc.O_NONBLOCK ?? 0));
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) return undefined;
+    const bytes = readFileSync(fd);
+    // Binary-looking bytes still give the editor's view of them (a cursor can sit in any file).
+    return { text: decodeSource(bytes) ?? bytes.toString('utf8'), mtimeMs: st.mtimeMs };
+  } finally {
+    closeSync(fd);
   }
 }
 
