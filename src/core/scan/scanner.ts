@@ -202,6 +202,8 @@ export async function scanWorkspace(root: string, opts: ScanOptions = {}): Promi
         }
         files.push({ path: toPosix(rel), abs, size: st.size, mtimeMs: st.mtimeMs });
         if (opts.onProgress && files.length % 500 === 0) opts.onProgress(files.length);
+      } else {
+        countSkip(skipped, 'unreadable'); // a FIFO, socket or device: never opened
       }
     }
   };
