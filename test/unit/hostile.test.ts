@@ -64,6 +64,17 @@ describe('hostile workspace', { timeout: 120_000 }, () => {
     assert.ok(!index.chunkText(index.chunksOf('enc/bom8.ts')[0]).startsWith('\ufeff'));
   });
 
+  it('index warm from its cache (no text in memory): UTF-16 and BOM files slice to the counted text', async () => {
+    const cacheDir = join(h.outside, 'cache');
+    await WorkspaceIndex.build(h.root, { encoding: 'o200k_base', workers: 0, cacheDir });
+    const warm = await WorkspaceIndex.build(h.root, { encoding: 'o200k_base', workers: 0, cacheDir });
+    assert.equal(warm.stats().filesRead, 0);
+    const tok = await loadTokenizer('o200k_base');
+    for (const f of ['enc/utf16le.ts', 'enc/utf16be.ts', 'enc/bom8.ts']) {
+      for (const c of warm.chunksOf(f)) assert.equal(tok.count(warm.chunkText(c)), c.tokens, c.id);
+    }
+  });
+
   it('index: with a large size limit the 2 MB one-line bundle is skipped as minified and the big log is indexed', async () => {
     const index = await within(120_000, WorkspaceIndex.build(h.root, { encoding: 'o200k_base', workers: 0, maxFileSizeKB: 64 * 1024 }), 'index');
     assert.equal(index.stats().skipped.minified, 2);
