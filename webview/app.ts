@@ -190,6 +190,7 @@ export class PanelApp {
       ['ttft', 'Time to first token'],
       ['decode', 'Decode speed'],
       ['price', 'Price'],
+      ['cache', 'Prompt cache'],
     ];
     const cardEls = cardDefs.map(([key, label]) => {
       const value = h('span', { class: 'card-value' });
@@ -506,6 +507,14 @@ export class PanelApp {
     set('ttft', formatSeconds(c.ttftSeconds), c.ttftSeconds !== null ? `on ${r.hardware}` : unknown);
     set('decode', formatRate(c.decodeTokensPerSecond), c.decodeSecondsPerToken !== null ? `${formatSeconds(c.decodeSecondsPerToken)} per token` : unknown);
     set('price', formatUsd(c.priceUsd), c.priceUsd !== null ? `input ${formatUsd(c.inputPriceUsd)} · output ${formatUsd(c.outputPriceUsd)} (${formatTokens(c.outputTokens)})` : 'no price for this model');
+    const cache = this.state?.cache;
+    set(
+      'cache',
+      cache ? `${formatTokens(cache.reusedTokens)} reusable` : '—',
+      !cache
+        ? 'no previous pack for this file yet'
+        : `leading tokens of ${formatTokens(cache.totalTokens)} unchanged since the last pack · ${cache.priceWithCacheUsd !== null ? `${formatUsd(cache.priceWithCacheUsd)} with cache hits vs ${formatUsd(cache.priceUsd)}` : 'no price for this model'}`,
+    );
     toggleClass(this.el.cards.kv.value, 'is-over', c.fitsInMemory === false);
     const key = JSON.stringify(c.notes);
     if (this.el.notesList.dataset.key !== key) {

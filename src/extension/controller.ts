@@ -15,6 +15,8 @@ import { filesExcludeGlobs, readSettings, type ExtensionSettings } from './confi
 import { BudgetPanel } from './panel';
 import { buildPanelState } from './panelState';
 import { SignalTracker } from './signals';
+import { chatModelPicks, LanguageModelSource, lmChoices } from './languageModels';
+import { PrefixTracker } from '../core/pack/prefixReuse';
 import { statusView } from './statusText';
 
 const CURSOR_DEBOUNCE_MS = 120;
@@ -52,6 +54,9 @@ export class Controller implements vscode.Disposable {
   private budgetOverride: number | undefined;
   private busy = false;
   private messages: PanelMessage[] = [];
+  /** `vscode-lm:` models as the budget source (issue 8) and the previous pack per file (prompt-cache reuse). */
+  private readonly lm: LanguageModelSource;
+  private readonly prefixes = new PrefixTracker();
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -67,6 +72,8 @@ export class Controller implements vscode.Disposable {
     this.status.text = '$(symbol-ruler) Context Budget';
     this.disposables.push(this.status);
     for (const e of this.settingErrors) this.log.warn(e);
+    this.lm = new LanguageModelSource({ lm: () => vscode.lm, state: context.globalState, log, onChange: () => void this.onConfigChange({ affectsConfiguration: () => false }) });
+    this.disposables.push(this.lm);
   }
 
   start(): void {
@@ -132,10 +139,11 @@ export class Controller implements vscode.Disposable {
       e.affectsConfiguration('contextBudget.ranker');
     let rebuild = needsNewIndex;
     if (!rebuild) {
+      const engineSettings = await this.lm.apply(this.settings.engine);
       for (const fe of this.engines.values()) {
         try {
           const engine = await fe.engine;
-          if (!engine.updateSettings(this.settings.engine)) rebuild = true; // the tokenizer changed
+          if (!engine.updateSettings(engineSettings)) rebuild = true; // the tokenizer changed
         } catch (err) {
           this.reportError(err);
           rebuild = true;
@@ -177,7 +185,7 @@ export class Controller implements vscode.Disposable {
     const storage = this.context.storageUri ?? this.context.globalStorageUri;
     const engine = await ContextEngine.open({
       root: fe.root,
-      settings: s.engine,
+      settings: await this.lm.apply(s.engine),
       index: { cacheDir: fe.folder ? vscode.Uri.joinPath(storage, 'index').fsPath : undefined, exclude: s.exclude, maxFileSizeKB: s.maxFileSizeKB },
       ranker: { device: s.device, userModelPath: s.userModelPath },
       log: (m) => this.log.info(m),
@@ -305,6 +313,7 @@ export class Controller implements vscode.Disposable {
       this.latest = { computed, target: t };
       this.busy = false;
       this.paint(computed);
+      void this.lm.calibrateLater(() => [...computed.prompt.blocks.map((b) => b.text), computed.cursor.text], engine.index.tokens.tokenizer);
       return computed;
     } catch (err) {
       if (gen === this.generation && !abort.signal.aborted) this.reportError(err);
@@ -439,7 +448,7 @@ export class Controller implements vscode.Disposable {
       engine = undefined;
     }
     const fe = latest?.target.folderEngine;
-    const messages: PanelMessage[] = [...this.messages, ...this.settingErrors.map((text) => ({ level: 'warning' as const, text }))];
+    const messages: PanelMessage[] = [...this.messages, ...this.lm.messages, ...this.settingErrors.map((text) => ({ level: 'warning' as const, text }))];
     if (engine) for (const text of engine.profileErrors) messages.push({ level: 'warning', text });
     if (latest && !latest.target.folderEngine.folder) messages.push({ level: 'info', text: 'This file is outside any workspace folder: the budget covers the file alone.' });
     const state = buildPanelState(
@@ -456,6 +465,8 @@ export class Controller implements vscode.Disposable {
       this.settings.engine.userModels,
       this.settings.engine.userHardware,
     );
+    state.models.choices.unshift(...lmChoices(this.lm.available).filter((c) => !state.models.choices.some((x) => x.id === c.id)));
+    if (engine && latest) state.cache = this.prefixes.priced(latest.target.path, latest.computed.prompt.text, engine.index.tokens.tokenizer, engine.model, engine.hardware, latest.computed.report.cost);
     panel.post({ type: 'state', state });
   }
 
@@ -567,15 +578,15 @@ export class Controller implements vscode.Disposable {
     const { loadProfiles } = await import('../core/cost/profiles');
     const profiles = loadProfiles(this.settings.engine.userModels, this.settings.engine.userHardware);
     const pick = await vscode.window.showQuickPick(
-      [...profiles.models.values()].map((m) => ({
+      [...(await chatModelPicks(vscode.lm)), ...[...profiles.models.values()].map((m) => ({
         label: m.name,
         description: m.id,
         detail: `${m.contextLength.toLocaleString('en-US')} tokens · ${m.encoding}${m.architecture ? '' : ' · architecture not public: price and tokens only'}`,
-        id: m.id,
-      })),
+        id: m.id as string | undefined,
+      }))],
       { title: 'Context Budget: model', matchOnDescription: true },
     );
-    if (pick) await this.updateSetting('model', pick.id);
+    if (pick?.id) await this.updateSetting('model', pick.id);
   }
 
   async selectHardware(): Promise<void> {

@@ -1,6 +1,8 @@
 // Activation. Kept light: the controller (and with it tiktoken, ONNX Runtime
 // and the grammars) loads after the workbench has started, on first use.
+import { isAbsolute, join } from 'node:path';
 import * as vscode from 'vscode';
+import { registerChat, type ChatVscode } from './chat';
 import type { Controller } from './controller';
 import { registerPanelSerializer } from './panel';
 
@@ -44,6 +46,16 @@ export async function activate(context: vscode.ExtensionContext): Promise<{ last
     'contextBudget.showLog': () => log.show(),
   };
   for (const [id, fn] of Object.entries(commands)) context.subscriptions.push(vscode.commands.registerCommand(id, run(fn)));
+
+  // @budget and the contextBudget_packContext tool, where this VS Code has the chat and tool APIs
+  // (registerChat logs what is missing otherwise). Both answer from the controller's computeActive.
+  const chat = registerChat(vscode as unknown as ChatVscode, {
+    compute: async (opts) => (await get()).computeActive(opts),
+    fileUri: (root, path) => vscode.Uri.file(isAbsolute(path) ? path : join(root, path)),
+    cursorUri: () => vscode.window.activeTextEditor?.document.uri,
+    log,
+  });
+  context.subscriptions.push(...chat.disposables);
   // A panel left open restores after a reload before any editor shows: register its serializer now.
   context.subscriptions.push(registerPanelSerializer(context, (msg) => void get().then((c) => c.handlePanelMessage(msg))));
 

@@ -143,6 +143,19 @@ export interface PanelState {
   messages: PanelMessage[];
   /** A recompute is in flight (the UI dims, nothing flashes). */
   busy?: boolean;
+  /** Prompt-cache reuse: leading tokens unchanged from the previous pack for this file, and the price with and without that cache hit. */
+  cache?: PromptCacheInfo;
+}
+
+export interface PromptCacheInfo {
+  /** Leading tokens identical to the previous pack's (cut back to a line boundary). */
+  reusedTokens: number;
+  /** Tokens of the packed prompt. */
+  totalTokens: number;
+  /** Price of the request with no cache hit (null: no list price). */
+  priceUsd: number | null;
+  /** Price when the reused prefix is billed at the cached-input rate. */
+  priceWithCacheUsd: number | null;
 }
 
 export type PromptFormat = 'markdown' | 'xml';
