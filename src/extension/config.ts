@@ -46,9 +46,10 @@ export function readSettings(get: Getter, trusted: boolean): { settings: Extensi
   const errors: string[] = [];
   let budget: number | 'model' = DEFAULT_EXTENSION_BUDGET;
   const rawBudget = get('budget');
+  // Numeric strings get the same range as numbers ('0' or twenty digits are not budgets).
+  const asNumber = typeof rawBudget === 'string' && /^\d+$/.test(rawBudget.trim()) ? Number(rawBudget) : rawBudget;
   if (rawBudget === 'model') budget = 'model';
-  else if (typeof rawBudget === 'string' && /^\d+$/.test(rawBudget.trim())) budget = Number(rawBudget);
-  else if (typeof rawBudget === 'number' && Number.isFinite(rawBudget) && rawBudget >= 1 && rawBudget <= 10_000_000) budget = Math.floor(rawBudget);
+  else if (typeof asNumber === 'number' && Number.isFinite(asNumber) && asNumber >= 1 && asNumber <= 10_000_000) budget = Math.floor(asNumber);
   else if (rawBudget !== undefined && rawBudget !== null) errors.push(`contextBudget.budget must be a positive number of tokens or 'model'; using ${DEFAULT_EXTENSION_BUDGET}`);
 
   const prefixShare = num(get, 'prefixShare', DEFAULT_SETTINGS.prefixShare, 0, 1, errors);
