@@ -93,10 +93,12 @@ export function resolveProfiles(settings: Pick<EngineSettings, 'model' | 'hardwa
 
 /** Budget arithmetic shared by every surface. */
 export function budgetFor(settings: EngineSettings, contextLimit: number): { budget: number; reserve: number; overhead: number } {
-  const reserve = Math.max(0, Math.floor(settings.reserveOutputTokens));
-  const overhead = Math.max(0, Math.floor(settings.promptOverheadTokens));
+  // Non-finite numbers (NaN from a bad API caller or setting) fall back to the defaults, never propagate.
+  const whole = (x: number, def: number) => (Number.isFinite(x) ? Math.max(0, Math.floor(x)) : def);
+  const reserve = whole(settings.reserveOutputTokens, DEFAULT_SETTINGS.reserveOutputTokens);
+  const overhead = whole(settings.promptOverheadTokens, 0);
   const ceiling = Math.max(0, contextLimit - reserve - overhead);
-  const wanted = settings.budget === 'model' ? ceiling : Math.floor(settings.budget);
+  const wanted = settings.budget === 'model' || !Number.isFinite(settings.budget) ? ceiling : Math.floor(settings.budget);
   return { budget: Math.max(0, Math.min(wanted, ceiling)), reserve, overhead };
 }
 
