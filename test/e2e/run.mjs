@@ -583,6 +583,7 @@ const SCENARIOS = [
       const sent = wb.webview().locator('ol.chunks-selected .chunk-loc', { hasText: loc });
       await sent.first().waitFor({ timeout: 30_000 }).catch(async () => {
         const text = await wb.webviewText(2000).catch(() => '');
+        if (!text.trim()) state.panelBroken = true;
         throw new Error(`the panel's Sent list has no "${loc}"; panel text: ${JSON.stringify(text.slice(0, 800))}`);
       });
       state.panelOpen = true;
@@ -643,6 +644,7 @@ const SCENARIOS = [
     requires: needCommand('contextBudget.copyPromptMarkdown'),
     timeoutMs: 90_000,
     async run({ wb, page }) {
+      if (state.panelBroken) throw new Error('the panel did not render (see the first panel scenario)');
       await page.evaluate(() => navigator.clipboard.writeText('')).catch(() => {});
       await wb.command('contextBudget.copyPromptMarkdown');
       let clip = '';
@@ -674,6 +676,7 @@ const SCENARIOS = [
     requires: needCommand('contextBudget.showPanel'),
     timeoutMs: 90_000,
     async run({ wb }) {
+      if (state.panelBroken) throw new Error('the panel did not render (see the first panel scenario)');
       const view = wb.webview();
       const sentRows = view.locator('ol.chunks-selected li.chunk[data-id]:not(.chunk-cursor)');
       await sentRows.first().waitFor({ timeout: 30_000 });
