@@ -3,8 +3,8 @@
 import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { assetPath } from '../src/core/assets';
-import { Ranker } from '../src/core/rank/ranker';
-import type { ModelMeta } from '../src/core/rank/model';
+import { modelFeeds, Ranker } from '../src/core/rank/ranker';
+import { buildInputs, type ModelMeta } from '../src/core/rank/model';
 import { rng } from '../src/core/rank/text';
 
 function pct(xs: number[], q: number): number {
@@ -23,13 +23,10 @@ async function timeProvider(ep: string, bytes: Uint8Array, meta: ModelMeta, n: n
   const lq = meta.maxQuery;
   const lk = meta.maxKey;
   const nf = meta.features.length;
-  const feeds = {
-    q_ids: new ort.Tensor('int32', Int32Array.from({ length: lq }, () => 1 + Math.floor(r() * (meta.vocab - 1))), [lq]),
-    q_w: new ort.Tensor('float32', new Float32Array(lq).fill(1 / lq), [lq]),
-    k_ids: new ort.Tensor('int32', Int32Array.from({ length: n * lk }, () => 1 + Math.floor(r() * (meta.vocab - 1))), [n, lk]),
-    k_mask: new ort.Tensor('float32', new Float32Array(n * lk), [n, lk]),
-    feats: new ort.Tensor('float32', Float32Array.from({ length: n * nf }, () => r()), [n, nf]),
-  };
+  const keys = Array.from({ length: n }, () => Int32Array.from({ length: lk }, () => 1 + Math.floor(r() * (meta.vocab - 1))));
+  const terms = Array.from({ length: lq }, (_, i) => ({ term: `q${i}`, weight: 1 }));
+  const x = buildInputs(meta, terms, keys, Array.from({ length: n }, () => Float32Array.from({ length: nf }, () => r())));
+  const feeds = modelFeeds(ort, x, nf);
   for (let i = 0; i < 3; i++) await session.run(feeds);
   const ms: number[] = [];
   for (let i = 0; i < runs; i++) {

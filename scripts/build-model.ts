@@ -12,10 +12,10 @@ import { rng } from '../src/core/rank/text';
 
 export const DEFAULT_META: ModelMeta = {
   format: MODEL_FORMAT,
-  vocab: 32768,
-  dim: 48,
-  maxQuery: 32,
-  maxKey: 48,
+  vocab: 16384,
+  dim: 32,
+  maxQuery: 24,
+  maxKey: 24,
   features: [...FEATURE_NAMES],
 };
 export const DEFAULT_SEED = 20250611;

@@ -11,7 +11,7 @@ import type { Chunk, CursorWindow } from '../../src/core/types';
 import { emptySignals } from '../../src/core/types';
 import { buildGraph, readWeights } from '../../src/core/rank/graph';
 import { buildInputs, forward, initialWeights, MODEL_FORMAT, type ModelMeta } from '../../src/core/rank/model';
-import { Ranker, rankStage1 } from '../../src/core/rank/ranker';
+import { modelFeeds, Ranker, rankStage1 } from '../../src/core/rank/ranker';
 import { FEATURE_NAMES } from '../../src/core/rank/stage1';
 import { queryTermsFromText, rng, splitIdentifier } from '../../src/core/rank/text';
 
@@ -167,13 +167,7 @@ test('the ONNX graph computes the reference scores (1e-4)', async () => {
     const feats = Array.from({ length: n }, () => Float32Array.from(FEATURE_NAMES, () => rand()));
     const x = buildInputs(TINY, terms, keys, feats);
     const ref = forward(m, x);
-    const out = await session.run({
-      q_ids: new ort.Tensor('int32', x.qIds, [x.lq]),
-      q_w: new ort.Tensor('float32', x.qW, [x.lq]),
-      k_ids: new ort.Tensor('int32', x.kIds, [n, x.lk]),
-      k_mask: new ort.Tensor('float32', x.kMask, [n, x.lk]),
-      feats: new ort.Tensor('float32', x.feats, [n, FEATURE_NAMES.length]),
-    });
+    const out = await session.run(modelFeeds(ort, x, FEATURE_NAMES.length));
     const score = out.score.data as Float32Array;
     const contrib = out.contrib.data as Float32Array;
     assert.equal(score.length, n);

@@ -3,6 +3,12 @@
 import type { Chunk } from '../types';
 
 export interface IndexView {
+  /**
+   * Optional: a number that changes whenever any chunk changes (a generation
+   * counter). The ranker uses it to reuse its BM25 index without rescanning
+   * allChunks() per query; without it, it hashes the chunk list instead.
+   */
+  version?(): number;
   /** Number of indexed files. */
   fileCount(): number;
   /** All indexed file paths (relative, `/`-separated). */

@@ -33,10 +33,13 @@ function signatureOf(index: IndexView): { sig: string; chunks: Chunk[] } {
   return { sig: `${chunks.length}:${h}`, chunks };
 }
 
-/** The BM25 index of `index`, rebuilt when its chunks changed. */
+/** The BM25 index of `index`, rebuilt when its chunks changed (by `version()` when the index has one, else by a hash of the chunk list). */
 export function bm25Of(index: IndexView): Bm25Index {
-  const { sig, chunks } = signatureOf(index);
   const cached = cache.get(index);
+  const version = typeof index.version === 'function' ? `v${index.version()}` : undefined;
+  if (version !== undefined && cached?.signature === version) return cached;
+  const { sig: hashed, chunks } = signatureOf(index);
+  const sig = version ?? hashed;
   if (cached && cached.signature === sig) return cached;
   const lists = new Map<string, number[]>();
   let total = 0;

@@ -27,15 +27,16 @@ function node(op: string, inputs: string[], outputs: string[], attrs: onnx.IAttr
 const attrInt = (name: string, i: number): onnx.IAttributeProto => ({ name, type: onnx.AttributeProto.AttributeType.INT, i });
 const attrInts = (name: string, ints: number[]): onnx.IAttributeProto => ({ name, type: onnx.AttributeProto.AttributeType.INTS, ints });
 
-/** Serialises the model: inputs q_ids [Lq] i32, q_w [Lq], k_ids [N,Lk] i32, k_mask [N,Lk], feats [N,F]; outputs score [N], contrib [N,Lq]. */
+/** Serialises the model: inputs q_ids [Lq] i32, q_w [Lq], u_ids [U] i32, k_idx [N,Lk] i32 (into u_ids), k_mask [N,Lk], feats [N,F]; outputs score [N], contrib [N,Lq]. */
 export function buildGraph(m: ModelWeights): Uint8Array {
   const { vocab, dim, features } = m.meta;
   const nf = features.length;
   const nodes: onnx.INodeProto[] = [
     node('Gather', ['E', 'q_ids'], ['Q'], [attrInt('axis', 0)]),
     node('Transpose', ['Q'], ['QT'], [attrInts('perm', [1, 0])]),
-    node('Gather', ['E', 'k_ids'], ['K'], [attrInt('axis', 0)]),
-    node('MatMul', ['K', 'QT'], ['S']),
+    node('Gather', ['E', 'u_ids'], ['U'], [attrInt('axis', 0)]),
+    node('MatMul', ['U', 'QT'], ['T']),
+    node('Gather', ['T', 'k_idx'], ['S'], [attrInt('axis', 0)]),
     node('Mul', ['S', 'tau'], ['St']),
     node('Unsqueeze', ['k_mask', 'ax2'], ['mask3']),
     node('Add', ['St', 'mask3'], ['Sm']),
@@ -69,7 +70,8 @@ export function buildGraph(m: ModelWeights): Uint8Array {
     input: [
       valueInfo('q_ids', I32, ['Lq']),
       valueInfo('q_w', F, ['Lq']),
-      valueInfo('k_ids', I32, ['N', 'Lk']),
+      valueInfo('u_ids', I32, ['U']),
+      valueInfo('k_idx', I32, ['N', 'Lk']),
       valueInfo('k_mask', F, ['N', 'Lk']),
       valueInfo('feats', F, ['N', nf]),
     ],

@@ -17,9 +17,12 @@ export function keyTermsOf(chunk: Chunk, bm: Pick<Bm25Index, 'idf'>, max: number
   const base = chunk.path.slice(chunk.path.lastIndexOf('/') + 1).replace(/\.[^.]*$/, '');
   for (const s of splitIdentifier(base.replace(/[^A-Za-z0-9]+/g, '_'))) push(s);
   if (out.length < max) {
-    const rest = chunk.uses.filter((u) => !seen.has(u) && isTerm(u));
-    rest.sort((a, b) => bm.idf(b) - bm.idf(a) || (a < b ? -1 : 1));
-    for (const u of rest) push(u);
+    const rest = chunk.uses.filter((u) => !seen.has(u) && isTerm(u)).map((t) => ({ t, idf: bm.idf(t) }));
+    rest.sort((a, b) => b.idf - a.idf || (a.t < b.t ? -1 : 1));
+    for (const u of rest) {
+      if (out.length >= max) break;
+      push(u.t);
+    }
   }
   return out;
 }

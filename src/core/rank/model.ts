@@ -3,8 +3,8 @@
 // trainer uses it for forward and backward passes).
 //
 //   Q = E[qIds]                      [Lq, d]   one vector per cursor subtoken
-//   K = E[kIds]                      [N, Lk, d] one per candidate subtoken
-//   S = K Qᵀ                         [N, Lk, Lq]
+//   T = E[uIds] Qᵀ                   [U, Lq]   the distinct key subtokens of all candidates, once
+//   S = T[kIdx]                      [N, Lk, Lq] = K Qᵀ with K = E[uIds[kIdx]] one per candidate subtoken
 //   A = softmax_k(tau * S + mask)    attention of each cursor term over a candidate's terms
 //   P = Σ_k A ⊙ S                    [N, Lq]   attention-pooled similarity per cursor term
 //   C = P ⊙ qW                       [N, Lq]   contribution of each cursor term (evidence)
@@ -14,7 +14,7 @@
 // tau plays the role of 1/√d in scaled dot-product attention; it is learned.
 import { hashBucket } from './text';
 
-export const MODEL_FORMAT = 1;
+export const MODEL_FORMAT = 2;
 export const SHARP_THETA = 0.6;
 export const MASK_NEG = -10000;
 
@@ -43,18 +43,30 @@ export interface ModelInputs {
   n: number;
   lq: number;
   lk: number;
+  /** Number of distinct key rows (uIds.length; uIds[0] = 0, the padding row). */
+  u: number;
   qIds: Int32Array;
   qW: Float32Array;
-  kIds: Int32Array;
+  uIds: Int32Array;
+  /** [N, Lk] index into uIds (0 = padding). */
+  kIdx: Int32Array;
   kMask: Float32Array;
   feats: Float32Array;
 }
 
-/** Lays out one query's inputs. `keys[i]` are a candidate's subtokens, most informative first. */
+/** Hashed vocabulary rows of a candidate's key subtokens (most informative first), capped at maxKey. */
+export function keyIds(meta: Pick<ModelMeta, 'vocab' | 'maxKey'>, terms: readonly string[]): Int32Array {
+  const n = Math.min(meta.maxKey, terms.length);
+  const out = new Int32Array(n);
+  for (let j = 0; j < n; j++) out[j] = hashBucket(terms[j], meta.vocab);
+  return out;
+}
+
+/** Lays out one query's inputs. `keys[i]` are a candidate's subtokens (strings, or rows from `keyIds`), most informative first. */
 export function buildInputs(
   meta: ModelMeta,
   terms: ReadonlyArray<{ term: string; weight: number }>,
-  keys: ReadonlyArray<readonly string[]>,
+  keys: ReadonlyArray<readonly string[] | Int32Array>,
   feats: ReadonlyArray<Float32Array>,
 ): ModelInputs {
   const lq = Math.max(1, Math.min(meta.maxQuery, terms.length));
@@ -69,19 +81,29 @@ export function buildInputs(
   const n = keys.length;
   let lk = 1;
   for (const k of keys) lk = Math.max(lk, Math.min(meta.maxKey, k.length));
-  const kIds = new Int32Array(n * lk);
+  const kIdx = new Int32Array(n * lk);
   const kMask = new Float32Array(n * lk).fill(MASK_NEG);
   const f = meta.features.length;
   const fa = new Float32Array(n * f);
+  // Distinct rows: slot[row] = 1 + position in uIds (0 = not seen yet).
+  const slot = new Int32Array(meta.vocab);
+  const u: number[] = [0];
   for (let i = 0; i < n; i++) {
     const ks = keys[i];
-    for (let j = 0; j < Math.min(lk, ks.length); j++) {
-      kIds[i * lk + j] = hashBucket(ks[j], meta.vocab);
+    const ids = typeof ks[0] === 'string' ? keyIds(meta, ks as readonly string[]) : (ks as Int32Array);
+    for (let j = 0; j < Math.min(lk, ids.length); j++) {
+      const row = ids[j];
+      let p = slot[row];
+      if (p === 0) {
+        u.push(row);
+        p = slot[row] = u.length;
+      }
+      kIdx[i * lk + j] = p - 1;
       kMask[i * lk + j] = 0;
     }
     fa.set(feats[i].subarray(0, f), i * f);
   }
-  return { n, lq, lk, qIds, qW, kIds, kMask, feats: fa };
+  return { n, lq, lk, u: u.length, qIds, qW, uIds: Int32Array.from(u), kIdx, kMask, feats: fa };
 }
 
 export interface ForwardOut {
@@ -91,6 +113,7 @@ export interface ForwardOut {
   P: Float32Array; // [N, Lq]
   A: Float32Array; // [N, Lk, Lq]
   S: Float32Array; // [N, Lk, Lq]
+  T: Float32Array; // [U, Lq]
   rel: Float32Array;
   sharp: Float32Array;
   z: Float32Array;
@@ -102,6 +125,16 @@ export function forward(m: ModelWeights, x: ModelInputs): ForwardOut {
   const d = m.meta.dim;
   const f = m.meta.features.length;
   const E = m.embedding;
+  const T = new Float32Array(x.u * lq);
+  for (let r = 0; r < x.u; r++) {
+    const ko = x.uIds[r] * d;
+    for (let q = 0; q < lq; q++) {
+      const qo = x.qIds[q] * d;
+      let s = 0;
+      for (let t = 0; t < d; t++) s += E[ko + t] * E[qo + t];
+      T[r * lq + q] = s;
+    }
+  }
   const S = new Float32Array(n * lk * lq);
   const A = new Float32Array(n * lk * lq);
   const P = new Float32Array(n * lq);
@@ -112,13 +145,8 @@ export function forward(m: ModelWeights, x: ModelInputs): ForwardOut {
   const scores = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < lk; j++) {
-      const ko = x.kIds[i * lk + j] * d;
-      for (let q = 0; q < lq; q++) {
-        const qo = x.qIds[q] * d;
-        let s = 0;
-        for (let t = 0; t < d; t++) s += E[ko + t] * E[qo + t];
-        S[(i * lk + j) * lq + q] = s;
-      }
+      const to = x.kIdx[i * lk + j] * lq;
+      for (let q = 0; q < lq; q++) S[(i * lk + j) * lq + q] = T[to + q];
     }
     for (let q = 0; q < lq; q++) {
       let mx = -Infinity;
@@ -145,7 +173,7 @@ export function forward(m: ModelWeights, x: ModelInputs): ForwardOut {
     z[i] = zz;
     scores[i] = 1 / (1 + Math.exp(-zz));
   }
-  return { scores, contrib, P, A, S, rel, sharp, z };
+  return { scores, contrib, P, A, S, T, rel, sharp, z };
 }
 
 /** Deterministic initial weights: random unit vectors per bucket, hand-set combiner. */

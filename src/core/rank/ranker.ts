@@ -8,7 +8,7 @@ import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import type { IndexView } from '../index/indexView';
 import type { CursorWindow, EditorSignals, RankedChunk } from '../types';
 import { assetPath } from '../assets';
-import { buildInputs, MODEL_FORMAT, type ModelMeta } from './model';
+import { buildInputs, keyIds, MODEL_FORMAT, type ModelInputs, type ModelMeta } from './model';
 import { FEATURE_NAMES, gatherCandidates, toRanked, type Candidate, type Stage1Output } from './stage1';
 import { keyTermsOf } from './keys';
 import { VULKAN_LOADER, vulkanLoaderPresent } from './vulkan';
@@ -98,7 +98,23 @@ export function rankStage1(req: RankRequest): RankedChunk[] {
   return toRanked(gatherCandidates(req).candidates);
 }
 
+const KEY_CACHE_MAX = 200_000;
+
+/** The model's input tensors for one query. */
+export function modelFeeds(ort: Pick<Ort, 'Tensor'>, x: ModelInputs, nf: number): Record<string, Tensor> {
+  return {
+    q_ids: new ort.Tensor('int32', x.qIds, [x.lq]),
+    q_w: new ort.Tensor('float32', x.qW, [x.lq]),
+    u_ids: new ort.Tensor('int32', x.uIds, [x.u]),
+    k_idx: new ort.Tensor('int32', x.kIdx, [x.n, x.lk]),
+    k_mask: new ort.Tensor('float32', x.kMask, [x.n, x.lk]),
+    feats: new ort.Tensor('float32', x.feats, [x.n, nf]),
+  };
+}
+
 export class Ranker {
+  private readonly keyCache = new Map<string, Int32Array>();
+
   private constructor(
     private readonly ort: Ort | undefined,
     private readonly session: InferenceSession | undefined,
@@ -180,18 +196,21 @@ export class Ranker {
     await this.run(x.n, x);
   }
 
-  private async run(n: number, x: ReturnType<typeof buildInputs>): Promise<{ score: Float32Array; contrib: Float32Array }> {
-    const ort = this.ort!;
-    const nf = this.meta!.features.length;
-    const feeds: Record<string, Tensor> = {
-      q_ids: new ort.Tensor('int32', x.qIds, [x.lq]),
-      q_w: new ort.Tensor('float32', x.qW, [x.lq]),
-      k_ids: new ort.Tensor('int32', x.kIds, [n, x.lk]),
-      k_mask: new ort.Tensor('float32', x.kMask, [n, x.lk]),
-      feats: new ort.Tensor('float32', x.feats, [n, nf]),
-    };
-    const out = await this.session!.run(feeds);
+  private async run(n: number, x: ModelInputs): Promise<{ score: Float32Array; contrib: Float32Array }> {
+    const out = await this.session!.run(modelFeeds(this.ort!, x, this.meta!.features.length));
     return { score: out.score.data as Float32Array, contrib: out.contrib.data as Float32Array };
+  }
+
+  /** Hashed key rows of a chunk, cached by path and content hash (the idf order is the index's when first seen). */
+  private keysOf(c: Candidate, bm: Stage1Output['bm']): Int32Array {
+    const k = `${c.chunk.path}\0${c.chunk.hash}`;
+    let ids = this.keyCache.get(k);
+    if (!ids) {
+      if (this.keyCache.size >= KEY_CACHE_MAX) this.keyCache.clear();
+      ids = keyIds(this.meta!, keyTermsOf(c.chunk, bm, this.meta!.maxKey));
+      this.keyCache.set(k, ids);
+    }
+    return ids;
   }
 
   async rank(req: RankRequest): Promise<RankResult> {
@@ -205,7 +224,7 @@ export class Ranker {
     if (req.signal?.aborted) throw abortError();
     const cands = s1.candidates;
     try {
-      const keys = cands.map((c) => keyTermsOf(c.chunk, s1.bm, this.meta!.maxKey));
+      const keys = cands.map((c) => this.keysOf(c, s1.bm));
       const x = buildInputs(this.meta, s1.terms, keys, cands.map((c) => c.features));
       const { score, contrib } = await this.run(cands.length, x);
       if (req.signal?.aborted) throw abortError();
@@ -231,19 +250,32 @@ export function rankWithScores(
   terms: ReadonlyArray<{ term: string; weight: number }>,
   lq: number,
 ): RankedChunk[] {
+  const effs = new Float64Array(cands.length);
+  cands.forEach((c, i) => (effs[i] = c.sources.includes('pinned') ? Math.max(score[i], 0.999) : score[i]));
+  const eff = (i: number) => effs[i];
   const order = cands.map((_, i) => i);
-  const eff = (i: number) => (cands[i].sources.includes('pinned') ? Math.max(score[i], 0.999) : score[i]);
-  order.sort((a, b) => eff(b) - eff(a) || cands[a].ord - cands[b].ord);
+  order.sort((a, b) => effs[b] - effs[a] || cands[a].ord - cands[b].ord);
+  const nq = Math.min(lq, terms.length);
+  const used = new Uint8Array(nq);
   return order.map((i) => {
     const c = cands[i];
-    const top: Array<{ t: string; v: number }> = [];
-    for (let q = 0; q < Math.min(lq, terms.length); q++) top.push({ t: terms[q].term, v: contrib[i * lq + q] });
-    top.sort((a, b) => b.v - a.v);
     const evidence: string[] = [];
     for (const e of c.evidence) if (evidence.length < 2 && !evidence.includes(e)) evidence.push(e);
-    for (const t of top) {
-      if (evidence.length >= 5 || t.v <= 0.005) break;
-      if (!evidence.includes(t.t)) evidence.push(t.t);
+    // Cursor terms with the largest contributions, best first (selection: at most 5 passes over Lq).
+    used.fill(0);
+    while (evidence.length < 5) {
+      let best = -1;
+      let bv = 0.005;
+      for (let q = 0; q < nq; q++) {
+        const v = contrib[i * lq + q];
+        if (!used[q] && v > bv) {
+          bv = v;
+          best = q;
+        }
+      }
+      if (best < 0) break;
+      used[best] = 1;
+      if (!evidence.includes(terms[best].term)) evidence.push(terms[best].term);
     }
     return { chunk: c.chunk, score: Math.min(1, Math.max(0, eff(i))), sources: [...c.sources], evidence };
   });

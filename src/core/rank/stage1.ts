@@ -211,13 +211,18 @@ export function gatherCandidates(req: RankQuery): Stage1Output {
   cands.sort((x, y) => y.stage1 - x.stage1 || x.ord - y.ord);
   const kept = cands.slice(0, maxCandidates);
   // Evidence: matched cursor terms by weight × idf.
-  for (const c of kept) {
-    const uses = new Set(c.chunk.uses);
-    const matched = terms.filter((t) => uses.has(t.term)).map((t) => ({ t: t.term, v: t.weight * bm.idf(t.term) }));
-    matched.sort((x, y) => y.v - x.v);
-    for (const m of matched) {
-      if (c.evidence.length >= 5) break;
-      if (!c.evidence.includes(m.t)) c.evidence.push(m.t);
+  // Walk the postings of the query terms, most valuable first, marking kept candidates.
+  const slot = new Int32Array(bm.chunks.length).fill(-1);
+  kept.forEach((c, k) => (slot[c.ord] = k));
+  const byValue = terms.map((t) => ({ t: t.term, v: t.weight * bm.idf(t.term) })).sort((x, y) => y.v - x.v || (x.t < y.t ? -1 : 1));
+  for (const { t } of byValue) {
+    const post = bm.postings.get(t);
+    if (!post) continue;
+    for (let k = 0; k < post.length; k++) {
+      const at = slot[post[k]];
+      if (at < 0) continue;
+      const ev = kept[at].evidence;
+      if (ev.length < 5 && !ev.includes(t)) ev.push(t);
     }
   }
   return { candidates: kept, terms, bm };
