@@ -12,6 +12,7 @@ import { emptySignals, type EditorSignals } from '../core/types';
 import type { PromptFormat } from '../core/pack/render';
 import { resolveInsideRoot, type PanelMessage, type WebviewToHost } from '../shared/protocol';
 import { filesExcludeGlobs, readSettings, type ExtensionSettings } from './config';
+import { LatestRun } from './latestRun';
 import { BudgetPanel } from './panel';
 import { buildPanelState } from './panelState';
 import { SignalTracker } from './signals';
@@ -46,12 +47,12 @@ export class Controller implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private settings: ExtensionSettings;
   private settingErrors: string[] = [];
-  private generation = 0;
-  private inflight: AbortController | undefined;
+  private readonly runs = new LatestRun();
   private cursorTimer: NodeJS.Timeout | undefined;
   private editTimers = new Map<string, NodeJS.Timeout>();
   private latest: { computed: ComputedContext; target: Target } | undefined;
   private budgetOverride: number | undefined;
+  private lastEditor: vscode.TextEditor | undefined;
   private busy = false;
   private messages: PanelMessage[] = [];
   /** `vscode-lm:` models as the budget source (issue 8) and the previous pack per file (prompt-cache reuse). */
@@ -85,7 +86,7 @@ export class Controller implements vscode.Disposable {
         this.schedule(0);
       }),
       vscode.window.onDidChangeTextEditorSelection((e) => {
-        if (e.textEditor === vscode.window.activeTextEditor) this.schedule(CURSOR_DEBOUNCE_MS);
+        if (e.textEditor === vscode.window.activeTextEditor || e.textEditor === this.lastEditor) this.schedule(CURSOR_DEBOUNCE_MS);
       }),
       vscode.workspace.onDidChangeTextDocument((e) => this.onEdit(e.document)),
       vscode.workspace.onDidCloseTextDocument((doc) => this.onClose(doc)),
@@ -267,8 +268,23 @@ export class Controller implements vscode.Disposable {
     return relative(folder.uri.fsPath, doc.uri.fsPath).split(sep).join('/');
   }
 
+  /**
+   * The editor whose cursor we budget: the active one, or — while the panel or
+   * another view has focus — the last text editor the user was in, if still visible.
+   */
+  private editor(): vscode.TextEditor | undefined {
+    const active = vscode.window.activeTextEditor;
+    if (active) {
+      this.lastEditor = active;
+      return active;
+    }
+    const last = this.lastEditor;
+    if (last && vscode.window.visibleTextEditors.includes(last)) return last;
+    return vscode.window.visibleTextEditors.find((e) => e.document.uri.scheme === 'file');
+  }
+
   private target(): Target | undefined {
-    const ed = vscode.window.activeTextEditor;
+    const ed = this.editor();
     if (!ed) return undefined;
     const doc = ed.document;
     if (doc.uri.scheme !== 'file' && doc.uri.scheme !== 'untitled') return undefined;
@@ -299,27 +315,24 @@ export class Controller implements vscode.Disposable {
       this.status.hide(); // no editor, nothing to budget
       return undefined;
     }
-    const gen = ++this.generation;
-    this.inflight?.abort();
-    const abort = new AbortController();
-    this.inflight = abort;
+    const run = this.runs.begin();
     this.busy = true;
     try {
       const engine = await t.folderEngine.engine;
       // Unsaved text and files outside the index are read from the editor buffer.
       engine.index.setOverlay(t.path, t.document.isDirty || !t.folderEngine.folder ? t.document.getText() : undefined);
-      const computed = await engine.compute({ path: t.path, line: t.line, column: t.column }, this.currentSignals(t), { budget: this.budgetOverride, signal: abort.signal });
-      if (gen !== this.generation) return undefined; // a newer position is being computed
+      const computed = await engine.compute({ path: t.path, line: t.line, column: t.column }, this.currentSignals(t), { budget: this.budgetOverride, signal: run.signal });
+      if (!run.isCurrent()) return undefined; // a newer position is being computed
       this.latest = { computed, target: t };
       this.busy = false;
       this.paint(computed);
       void this.lm.calibrateLater(() => [...computed.prompt.blocks.map((b) => b.text), computed.cursor.text], engine.index.tokens.tokenizer);
       return computed;
     } catch (err) {
-      if (gen === this.generation && !abort.signal.aborted) this.reportError(err);
+      if (run.isCurrent() && !run.signal.aborted) this.reportError(err);
       return undefined;
     } finally {
-      if (gen === this.generation) this.busy = false;
+      if (run.isCurrent()) this.busy = false;
     }
   }
 
@@ -600,7 +613,7 @@ export class Controller implements vscode.Disposable {
   }
 
   async pinSelection(): Promise<void> {
-    const ed = vscode.window.activeTextEditor;
+    const ed = this.editor();
     const t = this.target();
     if (!ed || !t) return;
     const engine = await t.folderEngine.engine;
@@ -618,7 +631,7 @@ export class Controller implements vscode.Disposable {
   }
 
   async excludeFile(uri?: vscode.Uri): Promise<void> {
-    const target = uri ?? vscode.window.activeTextEditor?.document.uri;
+    const target = uri ?? this.editor()?.document.uri;
     const folder = target ? vscode.workspace.getWorkspaceFolder(target) : undefined;
     if (!target || !folder) {
       void vscode.window.showInformationMessage('Context Budget: pick a file inside the workspace.');
@@ -647,7 +660,7 @@ export class Controller implements vscode.Disposable {
   }
 
   dispose(): void {
-    this.inflight?.abort();
+    this.runs.cancel();
     if (this.cursorTimer) clearTimeout(this.cursorTimer);
     for (const t of this.editTimers.values()) clearTimeout(t);
     for (const fe of this.engines.values()) {

@@ -61,7 +61,9 @@ export function panelCsp(cspSource: string, nonce: string): string {
 export function renderPanelHtml(opts: PanelHtmlOptions): string {
   const { cspSource, nonce } = opts;
   if (!NONCE_RE.test(nonce)) throw new Error('renderPanelHtml: nonce must be 16-128 base64 characters');
-  if (!cspSource.trim() || /[;,'"<>\r\n]/.test(cspSource)) {
+  // cspSource is a source list such as `https://*.vscode-cdn.net` or, in code-server,
+  // `'self' https://*.vscode-cdn.net`: quotes are fine, but nothing that could end the directive or the attribute.
+  if (!cspSource.trim() || /[;,"<>\r\n]/.test(cspSource)) {
     throw new Error('renderPanelHtml: invalid cspSource');
   }
   const scripts = [opts.toolkitUri, opts.scriptUri]

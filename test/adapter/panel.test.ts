@@ -181,6 +181,10 @@ describe('renderPanelHtml', () => {
     const h3 = renderPanelHtml({ cspSource: CSP_SOURCE, nonce, scriptUri: 'https://a/x.js"><script>alert(1)</script>', styleUri: 'https://a/p.css' });
     assert.doesNotMatch(h3, /<script>alert/);
     assert.throws(() => renderPanelHtml({ cspSource: CSP_SOURCE, nonce: 'short', scriptUri: 'a', styleUri: 'b' }));
+    // code-server's source list carries quoted keywords; they are allowed, directive breakers are not.
+    const cs = renderPanelHtml({ cspSource: "'self' https://*.vscode-cdn.net", nonce, scriptUri: 'https://a/x.js', styleUri: 'https://a/p.css' });
+    assert.match(cs, /style-src &#39;self&#39; https:\/\/\*\.vscode-cdn\.net/);
+    assert.throws(() => renderPanelHtml({ cspSource: "'self'; script-src *", nonce, scriptUri: 'a', styleUri: 'b' }));
     assert.throws(() => renderPanelHtml({ cspSource: CSP_SOURCE, nonce: `${nonce}"><x`, scriptUri: 'a', styleUri: 'b' }));
     assert.throws(() => renderPanelHtml({ cspSource: "https://a; script-src 'unsafe-inline'", nonce, scriptUri: 'a', styleUri: 'b' }));
     assert.throws(() => renderPanelHtml({ cspSource: '', nonce, scriptUri: 'a', styleUri: 'b' }));
