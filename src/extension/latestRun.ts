@@ -1,0 +1,28 @@
+// Only the newest computation may show: each start aborts the one before it and
+// hands out a ticket; a result whose ticket is no longer current is dropped.
+// Pure (no VS Code) so that rapid cursor moves can be tested without an editor.
+
+export interface RunTicket {
+  readonly signal: AbortSignal;
+  /** True while no newer run has started. */
+  isCurrent(): boolean;
+}
+
+export class LatestRun {
+  private generation = 0;
+  private inflight: AbortController | undefined;
+
+  /** Starts a run: the previous one is aborted and its ticket stops being current. */
+  begin(): RunTicket {
+    const gen = ++this.generation;
+    this.inflight?.abort();
+    const abort = new AbortController();
+    this.inflight = abort;
+    return { signal: abort.signal, isCurrent: () => gen === this.generation };
+  }
+
+  /** Aborts the run in flight (dispose). */
+  cancel(): void {
+    this.inflight?.abort();
+  }
+}
