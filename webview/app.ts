@@ -718,7 +718,7 @@ export class PanelApp {
 }
 
 const LEGEND_LABELS: Record<SegmentKey, string> = {
-  overhead: 'Overhead',
+  overhead: 'Headers & fences',
   cursor: 'Cursor',
   pinned: 'Pinned',
   retrieved: 'Retrieved',

@@ -26,7 +26,7 @@ export interface BudgetBarModel {
 }
 
 const LABELS: Record<SegmentKey, string> = {
-  overhead: 'Overhead',
+  overhead: 'Headers & fences',
   cursor: 'Cursor window',
   pinned: 'Pinned',
   retrieved: 'Retrieved',
@@ -44,7 +44,7 @@ function nonNeg(n: number | undefined): number {
  * the report's (the slider previews a new budget before the host re-packs).
  */
 export function budgetBar(split: ContextReport['budgetSplit'] | null | undefined, budget: number): BudgetBarModel {
-  const s = split ?? { contextLimit: 0, reserve: 0, overhead: 0, cursor: 0, pinned: 0, retrieved: 0 };
+  const s = split ?? { contextLimit: 0, reserve: 0, promptOverhead: 0, overhead: 0, cursor: 0, pinned: 0, retrieved: 0 };
   const b = nonNeg(budget);
   const parts: Array<[SegmentKey, number]> = [
     ['overhead', nonNeg(s.overhead)],

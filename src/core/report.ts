@@ -34,7 +34,12 @@ export interface ContextReport {
   hardware: string;
   /** Total tokens for the packed context, cursor window included. */
   budget: number;
-  budgetSplit: { contextLimit: number; reserve: number; overhead: number; cursor: number; pinned: number; retrieved: number };
+  /**
+   * Where the tokens go. `overhead`: headers, fences and separators in the rendered
+   * prompt; `promptOverhead`: tokens kept outside the budget for the caller's own
+   * system prompt (setting). cursor + pinned + retrieved + overhead = totals.promptTokens.
+   */
+  budgetSplit: { contextLimit: number; reserve: number; promptOverhead?: number; overhead: number; cursor: number; pinned: number; retrieved: number };
   /** Execution provider the ranker used: 'cpu', 'webgpu', ... or 'stage1' when only stage 1 ran. */
   device: string;
   /** Why the ranker degraded, when it did. */

@@ -46,6 +46,12 @@ describe('panel state', () => {
     assert.equal(state.budget.max, 131072 - 4096);
   });
 
+  it('splits the prompt exactly into cursor, pinned, retrieved and headers (the budget bar adds up)', () => {
+    const s = computed.report.budgetSplit;
+    assert.equal(s.cursor + s.pinned + s.retrieved + s.overhead, computed.report.totals.promptTokens);
+    assert.ok(s.overhead > 0);
+  });
+
   it('round-trips through JSON (the serializer stores it)', () => {
     const state = buildPanelState({ engine, computed, signals: emptySignals(), indexing: { files: 1, total: 2, done: false }, messages: [{ level: 'warning', text: 'x' }], excludedPaths: [], busy: true, withWindows: true });
     const text = JSON.stringify(state);

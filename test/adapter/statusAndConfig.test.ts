@@ -14,7 +14,7 @@ function report(model: string, promptTokens: number, budget: number): ContextRep
   const hw = builtinHardware('h100-sxm')!;
   return {
     version: 1, root: '/r', file: 'a.ts', line: 3, column: 0, model, modelName: m.name, encoding: m.encoding, hardware: hw.id, budget,
-    budgetSplit: { contextLimit: m.contextLength, reserve: 4096, overhead: 0, cursor: 1000, pinned: 0, retrieved: promptTokens - 1100 },
+    budgetSplit: { contextLimit: m.contextLength, reserve: 4096, promptOverhead: 0, overhead: 100, cursor: 1000, pinned: 0, retrieved: promptTokens - 1100 },
     device: 'cpu', cursor: { startLine: 1, endLine: 20, tokens: 1000 }, items: [],
     totals: { selectedTokens: promptTokens - 1100, candidates: 10, indexedFiles: 5, promptTokens },
     cost: estimateCost(m, hw, { inputTokens: promptTokens, outputTokens: 256 }), timings: { indexMs: 0, rankMs: 0, packMs: 0, totalMs: 0 },

@@ -77,7 +77,7 @@ export function sampleReport(): ContextReport {
     encoding: 'o200k_base',
     hardware: 'H100 SXM 80GB',
     budget: 8192,
-    budgetSplit: { contextLimit: 131072, reserve: 1024, overhead: 64, cursor: cursor.tokens, pinned, retrieved: selectedTokens - pinned },
+    budgetSplit: { contextLimit: 131072, reserve: 1024, promptOverhead: 0, overhead: 64, cursor: cursor.tokens, pinned, retrieved: selectedTokens - pinned },
     device: 'webgpu',
     cursor,
     items,

@@ -25,11 +25,11 @@ export function formatReport(r: ContextReport, stats?: IndexStats, maxDropped = 
   out.push('');
   out.push(
     `Budget ${formatTokens(r.budget)} tokens (context ${formatTokens(r.budgetSplit.contextLimit)} − reserve ${formatTokens(r.budgetSplit.reserve)}` +
-      `${r.budgetSplit.overhead ? ` − overhead ${formatTokens(r.budgetSplit.overhead)}` : ''})`,
+      `${r.budgetSplit.promptOverhead ? ` − prompt overhead ${formatTokens(r.budgetSplit.promptOverhead)}` : ''})`,
   );
   out.push(
     `Prompt ${formatTokens(used)} tokens exact (${((100 * used) / Math.max(1, r.budget)).toFixed(0)}%): cursor ${formatTokens(r.budgetSplit.cursor)} (lines ${r.cursor.startLine}-${r.cursor.endLine})` +
-      ` + pinned ${formatTokens(r.budgetSplit.pinned)} + retrieved ${formatTokens(r.budgetSplit.retrieved)} + headers ${formatTokens(Math.max(0, used - r.budgetSplit.cursor - r.totals.selectedTokens))}`,
+      ` + pinned ${formatTokens(r.budgetSplit.pinned)} + retrieved ${formatTokens(r.budgetSplit.retrieved)} + headers ${formatTokens(r.budgetSplit.overhead)}`,
   );
   if (c.architectureKnown) {
     out.push(
