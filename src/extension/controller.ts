@@ -343,6 +343,7 @@ export class Controller implements vscode.Disposable {
       else {
         const view = statusView(computed.report, this.settings.statusBar);
         this.status.text = view.text;
+        this.status.accessibilityInformation = { label: view.ariaLabel };
         const tip = new vscode.MarkdownString(view.tooltip);
         tip.supportThemeIcons = true;
         this.status.tooltip = tip;

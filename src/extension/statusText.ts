@@ -7,6 +7,8 @@ export type Severity = 'normal' | 'warning' | 'error';
 
 export interface StatusView {
   text: string;
+  /** Screen-reader label with the exact figures (the visible text rounds them). */
+  ariaLabel: string;
   tooltip: string;
   severity: Severity;
 }
@@ -49,7 +51,10 @@ export function statusView(r: ContextReport, thresholds: { warnAt: number; error
     lines.push(`Price ${formatUsd(c.priceUsd)} for ${c.inputTokens.toLocaleString('en-US')} in + ${c.outputTokens.toLocaleString('en-US')} out. Architecture not public: no FLOPs or latency.`);
   }
   lines.push('', `Ranker: ${r.device}${r.rankerNote ? ` — ${escapeMd(r.rankerNote)}` : ''}`, '', 'Click to open the budget panel.');
-  return { text: parts.join(' · '), tooltip: lines.join('\n'), severity: statusSeverity(used, r.budget, thresholds.warnAt, thresholds.errorAt) };
+  const ariaLabel =
+    `Context Budget: prompt ${used} of ${r.budget} tokens, cursor window ${r.cursor.tokens} tokens (lines ${r.cursor.startLine} to ${r.cursor.endLine})` +
+    `${c.attentionShare !== null ? `, attention ${Math.round(c.attentionShare * 100)} percent of prefill` : ''}${c.priceUsd !== null ? `, ${formatUsd(c.priceUsd)}` : ''}`;
+  return { text: parts.join(' · '), ariaLabel, tooltip: lines.join('\n'), severity: statusSeverity(used, r.budget, thresholds.warnAt, thresholds.errorAt) };
 }
 
 export function escapeMd(s: string): string {
