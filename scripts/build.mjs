@@ -35,6 +35,8 @@ const devEntries = [
   ['bench/eval.ts', 'eval'],
   ['scripts/train.ts', 'train'],
   ['scripts/build-model.ts', 'build-model'],
+  ['bench/load.ts', 'load'],
+  ['bench/soak.ts', 'soak'],
 ];
 
 function copyAssets() {

@@ -47,7 +47,7 @@ const WHITELIST: RegExp[] = [
   /^CHANGELOG\.md$/,
   /^media\/icon\.png$/,
   /^media\/[^/]+\.(svg|css)$/,
-  /^dist\/(?!(bench|eval|train|build-model)\.js$)[^/]+\.js$/,
+  /^dist\/(?!(bench|eval|train|build-model|load|soak)\.js$)[^/]+\.js$/,
   /^dist\/[^/]+\.wasm$/,
   /^dist\/panel\.css$/,
   /^dist\/encoders\/[^/]+\.json$/,
@@ -66,7 +66,7 @@ const FORBIDDEN: [RegExp, string][] = [
   [/\.d\.ts$/, 'type declaration'],
   [/\.tsx?$/, 'TypeScript source'],
   [/\.vsix$/, 'nested VSIX'],
-  [/^dist\/(bench|eval|train|build-model)\.js$/, 'dev tool bundle'],
+  [/^dist\/(bench|eval|train|build-model|load|soak)\.js$/, 'dev tool bundle'],
   [/\/napi-v6\/(darwin|win32)\/|\/linux\/arm64\//, 'non-linux-x64 binary'],
 ];
 

@@ -1,0 +1,186 @@
+// `npm run bench:load`: a generated workspace of 100,000 files / ~1 GB (real
+// JS/TS text from node_modules, cut and made unique per file), indexed through
+// the engine with worker threads as the extension does. Measures, against the
+// targets of issue 7: the event loop's longest stall while indexing (≤ 50 ms),
+// how promptly an abort returns with partial results, peak RSS (≤ 1 GB), and
+// that queries answer from partial results while indexing goes on.
+// Options: --files N --mb M --abort-after S (0 = run to completion) --dir DIR (reuse) --keep
+// Measurements, not a test: nothing here fails a build.
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { ContextEngine } from '../src/core/engine';
+import { emptySignals } from '../src/core/types';
+
+const repoRoot = join(__dirname, '..');
+const args = process.argv.slice(2);
+const opt = (name: string, def: number) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : def;
+};
+const FILES = opt('files', 100_000);
+const MB = opt('mb', 1000);
+const ABORT_AFTER_S = opt('abort-after', 60);
+const dirArg = args.includes('--dir') ? args[args.indexOf('--dir') + 1] : undefined;
+/** --no-queries: measure the event loop under indexing alone (queries rank on the main thread). */
+const QUERIES = !args.includes('--no-queries');
+const log = (s: string) => console.log(s);
+const la = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+
+/** Real source text to cut files from: .js/.ts files of node_modules, up to ~24 MB. */
+function sourcePool(): string[] {
+  const pool: string[] = [];
+  let bytes = 0;
+  const walk = (d: string, depth: number): void => {
+    if (bytes > 24e6 || depth > 8) return;
+    let names: string[];
+    try {
+      names = readdirSync(d).sort();
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      if (bytes > 24e6) return;
+      const p = join(d, n);
+      let st;
+      try {
+        st = statSync(p);
+      } catch {
+        continue;
+      }
+      if (st.isDirectory()) walk(p, depth + 1);
+      else if (/\.(js|ts)$/.test(n) && !n.endsWith('.min.js') && st.size > 2000 && st.size < 200_000) {
+        const t = readFileSync(p, 'utf8');
+        if (!/^.{1000,}$/m.test(t)) {
+          pool.push(t);
+          bytes += t.length;
+        }
+      }
+    }
+  };
+  walk(join(repoRoot, 'node_modules'), 0);
+  return pool;
+}
+
+/** Writes FILES files totalling about MB megabytes; each is unique (no chunk shared by hash). */
+function generate(root: string): { files: number; bytes: number; ms: number } {
+  const t0 = performance.now();
+  const pool = sourcePool();
+  const lines = pool.flatMap((t) => t.split('\n'));
+  const avg = (MB * 1e6) / FILES;
+  let bytes = 0;
+  let seed = 12345;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  for (let i = 0; i < FILES; i++) {
+    const dir = join(root, `m${i % 100}`, `p${Math.floor(i / 100) % 100}`);
+    if (i < 10_000) mkdirSync(dir, { recursive: true });
+    const want = Math.max(200, Math.round(avg * (0.3 + 1.4 * rand())));
+    let at = Math.floor(rand() * lines.length);
+    const out: string[] = [`// generated file ${i}`];
+    let size = 0;
+    let k = 0;
+    while (size < want) {
+      const l = lines[at++ % lines.length];
+      out.push(l);
+      size += l.length + 1;
+      if (++k % 37 === 0) out.push(`// mark ${i}.${k}`);
+    }
+    const text = out.join('\n');
+    writeFileSync(join(dir, `f${i}.${i % 3 === 0 ? 'js' : 'ts'}`), text);
+    bytes += text.length;
+  }
+  return { files: FILES, bytes, ms: performance.now() - t0 };
+}
+
+async function main(): Promise<void> {
+  log(`load bench: ${FILES} files, ~${MB} MB; ${cpus().length} cores; load average ${la()}`);
+  const root = dirArg ?? mkdtempSync(join(tmpdir(), 'cb-load-'));
+  if (!existsSync(join(root, 'm0'))) {
+    const g = generate(root);
+    log(`generated ${g.files} files, ${(g.bytes / 1e6).toFixed(0)} MB in ${(g.ms / 1000).toFixed(1)} s (${root})`);
+  } else log(`reusing ${root}`);
+  const cacheDir = mkdtempSync(join(tmpdir(), 'cb-load-cache-'));
+
+  let peakRss = process.memoryUsage().rss;
+  const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
+  const engine = await ContextEngine.open({ root, index: { cacheDir, workers: 'auto' }, ranker: { device: 'cpu' } });
+  const h = monitorEventLoopDelay({ resolution: 5 });
+  // A second, independent stall probe: the longest gap between 10 ms timer ticks.
+  let lastTick = performance.now();
+  let maxGap = 0;
+  const gapTimer = setInterval(() => {
+    const now = performance.now();
+    maxGap = Math.max(maxGap, now - lastTick - 10);
+    lastTick = now;
+  }, 10);
+  const abort = new AbortController();
+  let lastProgress = { phase: '', done: 0, total: 0 };
+  const queryTimes: number[] = [];
+  const queryAnswers: string[] = [];
+  const started = performance.now();
+  h.enable();
+  const refreshing = engine.refresh({ signal: abort.signal, onProgress: (p) => (lastProgress = p) });
+  let finished = false;
+  let returnedAt = 0;
+  let scanDoneAt = 0;
+  const done = () => {
+    finished = true;
+    returnedAt = performance.now();
+  };
+  void refreshing.then(done, done);
+  let abortedAt: number | undefined;
+  // Queries from partial results while indexing goes on (what the status bar does).
+  while (!finished) {
+    for (let k = 0; k < 20 && !finished; k++) {
+      await new Promise((r) => setTimeout(r, 100));
+      if (!scanDoneAt && lastProgress.phase !== 'scan' && lastProgress.phase !== '') scanDoneAt = performance.now();
+    }
+    if (finished) break;
+    const files = engine.index.fileCount();
+    const first = engine.index.files()[Symbol.iterator]().next().value as string | undefined;
+    if (first && QUERIES) {
+      const t = performance.now();
+      try {
+        const { report } = await engine.compute({ path: first, line: 5, column: 0 }, emptySignals(), { budget: 4000 });
+        queryTimes.push(performance.now() - t);
+        queryAnswers.push(`${files} files indexed → ${report.items.length} candidates, ${report.totals.promptTokens} prompt tokens in ${(performance.now() - t).toFixed(0)} ms`);
+      } catch (err) {
+        queryAnswers.push(`${files} files indexed → query failed: ${(err as Error).message}`);
+      }
+    }
+    if (ABORT_AFTER_S > 0 && abortedAt === undefined && performance.now() - started > ABORT_AFTER_S * 1000) {
+      abortedAt = performance.now();
+      abort.abort();
+    }
+  }
+  const stats = await refreshing;
+  const returned = returnedAt;
+  h.disable();
+  clearInterval(gapTimer);
+  clearInterval(rssTimer);
+  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  log(`indexing: ${stats.complete ? 'complete' : 'aborted'} after ${((returned - started) / 1000).toFixed(1)} s; phase ${lastProgress.phase} ${lastProgress.done}/${lastProgress.total}`);
+  log(`  index: ${stats.files} files, ${stats.chunks} chunks, ${stats.tokens.toLocaleString('en-US')} tokens, ${(stats.bytes / 1e6).toFixed(0)} MB; skipped ${JSON.stringify(stats.skipped)}`);
+  if (scanDoneAt) log(`  scan (100,000-file walk) done after ${((scanDoneAt - started) / 1000).toFixed(1)} s`);
+  if (abortedAt !== undefined) log(`  abort → refresh returned in ${(returned - abortedAt).toFixed(0)} ms (partial: ${stats.files} files)`);
+  log(`  event loop (monitorEventLoopDelay): max ${(h.max / 1e6).toFixed(1)} ms, p99 ${(h.percentile(99) / 1e6).toFixed(1)} ms, mean ${(h.mean / 1e6).toFixed(1)} ms  [target: max ≤ 50 ms]`);
+  log(`  event loop (10 ms timer gaps): longest extra delay ${maxGap.toFixed(1)} ms`);
+  const mu = process.memoryUsage();
+  log(`  at the end: RSS ${(mu.rss / 2 ** 20).toFixed(0)} MiB, JS heap ${(mu.heapUsed / 2 ** 20).toFixed(0)} MiB, external+WASM ${((mu.external + mu.arrayBuffers) / 2 ** 20).toFixed(0)} MiB`);
+  log(`  peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB (process.resourceUsage maxRSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB)  [target ≤ 1024 MiB]`);
+  log(`  queries during indexing: ${queryTimes.length}, median ${(queryTimes.sort((a, b) => a - b)[Math.floor(queryTimes.length / 2)] ?? 0).toFixed(0)} ms, max ${Math.max(0, ...queryTimes).toFixed(0)} ms`);
+  for (const q of queryAnswers.slice(0, 3).concat(queryAnswers.length > 3 ? ['…', queryAnswers[queryAnswers.length - 1]] : [])) log(`    ${q}`);
+  log(`load average at the end ${la()}`);
+  await engine.dispose();
+  rmSync(cacheDir, { recursive: true, force: true });
+  if (!dirArg && !args.includes('--keep')) rmSync(root, { recursive: true, force: true });
+}
+
+void main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
