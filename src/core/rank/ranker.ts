@@ -12,6 +12,7 @@ import { buildInputs, keyIds, MODEL_FORMAT, type ModelInputs, type ModelMeta } f
 import { FEATURE_NAMES, gatherCandidates, toRanked, type Candidate, type Stage1Output } from './stage1';
 import { keyTermsOf } from './keys';
 import { VULKAN_LOADER, vulkanLoaderPresent } from './vulkan';
+import { cosine, loadUserModel, USER_COS_WEIGHT, USER_TOP_K, type UserModel } from './userModel';
 
 export type RankerDevice = 'auto' | 'gpu' | 'cpu';
 
@@ -38,6 +39,7 @@ export interface RankResult {
 export interface RankerOptions {
   device?: RankerDevice;
   modelPath?: string;
+  /** A local ONNX sentence-embedding model (file, tokenizer.json beside it; or a folder with both): an extra cosine feature. */
   userModelPath?: string;
   log?: (msg: string) => void;
 }
@@ -114,6 +116,9 @@ export function modelFeeds(ort: Pick<Ort, 'Tensor'>, x: ModelInputs, nf: number)
 
 export class Ranker {
   private readonly keyCache = new Map<string, Int32Array>();
+  private user: UserModel | undefined;
+  private userNote: string | undefined;
+  private readonly userCache = new Map<string, Float32Array>();
 
   private constructor(
     private readonly ort: Ort | undefined,
@@ -130,7 +135,34 @@ export class Ranker {
     return this.note;
   }
 
+  /** The user embedding model in use (undefined when none or it failed to load: see `userModelNote`). */
+  get userModel(): string | undefined {
+    return this.user?.description;
+  }
+
+  /** Why the user embedding model is not used, when one was configured. */
+  get userModelNote(): string | undefined {
+    return this.userNote;
+  }
+
   static async create(opts: RankerOptions = {}): Promise<Ranker> {
+    const r = await Ranker.createBuiltIn(opts);
+    if (opts.userModelPath) await r.attachUserModel(opts.userModelPath, opts.log ?? (() => undefined));
+    return r;
+  }
+
+  private async attachUserModel(path: string, log: (msg: string) => void): Promise<void> {
+    try {
+      const ort = this.ort ?? (await import('onnxruntime-node'));
+      this.user = await loadUserModel(ort, path);
+      log(`ranker: user embedding model ${this.user.description}`);
+    } catch (err) {
+      this.userNote = `user model unusable (${firstLine((err as Error).message)}); ranking with the built-in model`;
+      log(`ranker: ${this.userNote}`);
+    }
+  }
+
+  private static async createBuiltIn(opts: RankerOptions): Promise<Ranker> {
     const log = opts.log ?? (() => undefined);
     const degrade = (why: string, ort?: Ort) => {
       log(`ranker: ${why}; ranking with stage 1 only`);
@@ -214,6 +246,48 @@ export class Ranker {
   }
 
   async rank(req: RankRequest): Promise<RankResult> {
+    const res = await this.rankBuiltIn(req);
+    const notes = [res.note, this.userNote];
+    if (this.user && res.ranked.length) {
+      const t = now();
+      try {
+        res.ranked = await this.rescoreWithUser(req, res.ranked);
+      } catch (err) {
+        if ((err as Error).name === 'AbortError') throw err;
+        notes.push(`user model failed (${firstLine((err as Error).message)}); built-in ranking`);
+      }
+      res.stage2Ms += now() - t;
+    }
+    const note = notes.filter((n) => n).join('; ');
+    return { ...res, note: note || undefined };
+  }
+
+  /** Centred cosine (user embeddings of the cursor window and each chunk) added to the logit of the best USER_TOP_K. */
+  private async rescoreWithUser(req: RankRequest, ranked: RankedChunk[]): Promise<RankedChunk[]> {
+    const user = this.user!;
+    const top = ranked.slice(0, USER_TOP_K);
+    const keyOf = (c: RankedChunk) => `${c.chunk.path}\0${c.chunk.hash}`;
+    const missing = top.filter((r) => !this.userCache.has(keyOf(r)));
+    const texts = [req.cursor.text, ...missing.map((r) => req.index.chunkText(r.chunk))];
+    const vecs = await user.embed(texts);
+    if (req.signal?.aborted) throw abortError();
+    if (this.userCache.size > KEY_CACHE_MAX) this.userCache.clear();
+    missing.forEach((r, i) => this.userCache.set(keyOf(r), vecs[i + 1]));
+    const q = vecs[0];
+    const cos = top.map((r) => cosine(q, this.userCache.get(keyOf(r))!));
+    const mean = cos.reduce((a, b) => a + b, 0) / (cos.length || 1);
+    const rescored = top.map((r, i) => {
+      const p = Math.min(1 - 1e-6, Math.max(1e-6, r.score));
+      let score = 1 / (1 + Math.exp(-(Math.log(p / (1 - p)) + USER_COS_WEIGHT * (cos[i] - mean))));
+      if (r.sources.includes('pinned')) score = Math.max(score, 0.999);
+      return { ...r, score };
+    });
+    const all = [...rescored, ...ranked.slice(USER_TOP_K)];
+    const order = all.map((_, i) => i).sort((a, b) => all[b].score - all[a].score || a - b);
+    return order.map((i) => all[i]);
+  }
+
+  private async rankBuiltIn(req: RankRequest): Promise<RankResult> {
     if (req.signal?.aborted) throw abortError();
     const t0 = now();
     const s1: Stage1Output = gatherCandidates(req);
@@ -238,6 +312,7 @@ export class Ranker {
   }
 
   async dispose(): Promise<void> {
+    await this.user?.dispose();
     await this.session?.release();
   }
 }
