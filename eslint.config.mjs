@@ -2,7 +2,7 @@
 // and nothing in the product may reach the network.
 import tseslint from 'typescript-eslint';
 
-const networkModules = ['http', 'https', 'net', 'tls', 'dgram', 'undici', 'node:http', 'node:https', 'node:net', 'node:tls', 'node:dgram', 'http2', 'node:http2'];
+const networkModules = ['http', 'https', 'net', 'tls', 'dgram', 'undici', 'node:http', 'node:https', 'node:net', 'node:tls', 'node:dgram', 'http2', 'node:http2', 'dns', 'node:dns'];
 // Files allowed to import a network module. Starts empty on purpose.
 const networkAllowList = [];
 

@@ -3,7 +3,7 @@
 // the status bar item, the panel and the commands. Stale results never show:
 // every recompute carries a generation number and an AbortController, and a
 // result for an older cursor position is dropped.
-import { rmSync } from 'node:fs';
+import { realpathSync, rmSync } from 'node:fs';
 import { posix, relative, sep } from 'node:path';
 import * as vscode from 'vscode';
 import { setAssetsDir } from '../core/assets';
@@ -23,6 +23,8 @@ import { statusView } from './statusText';
 const CURSOR_DEBOUNCE_MS = 120;
 const EDIT_DEBOUNCE_MS = 250;
 const INDEX_NOTIFY_AFTER_MS = 3000;
+/** While indexing, how often the partial index is re-ranked for the status bar. */
+const INDEX_REPAINT_MS = 3000;
 const RESTRICTED_KEYS = new Set(['models', 'hardwareProfiles', 'ranker.userModelPath']);
 
 interface FolderEngine {
@@ -230,10 +232,10 @@ export class Controller implements vscode.Disposable {
           if (!fe.indexing) return;
           fe.indexing.done = p.done;
           fe.indexing.total = p.total;
-          if (Date.now() - lastPaint > 500) {
+          if (Date.now() - lastPaint > INDEX_REPAINT_MS) {
             lastPaint = Date.now();
             this.showIndexing(fe);
-            this.schedule(0); // answer from partial results while indexing goes on
+            this.schedule(0); // answer from partial results while indexing goes on (not too often: each is a full rank)
           }
         },
       });
@@ -524,6 +526,18 @@ export class Controller implements vscode.Disposable {
           return;
         }
         const uri = vscode.Uri.joinPath(root, ...segments);
+        // A link inside the workspace may point outside it: compare real paths too.
+        try {
+          const real = realpathSync(uri.fsPath);
+          const realRoot = realpathSync(root.fsPath);
+          if (real !== realRoot && !real.startsWith(realRoot + sep)) {
+            this.log.warn(`panel asked to open a link that leads outside the workspace; refused: ${JSON.stringify(msg.path).slice(0, 200)}`);
+            return;
+          }
+        } catch {
+          this.log.warn(`panel asked to open a file that does not exist: ${JSON.stringify(msg.path).slice(0, 200)}`);
+          return;
+        }
         const doc = await vscode.workspace.openTextDocument(uri);
         const range = new vscode.Range(msg.startLine - 1, 0, Math.max(msg.startLine - 1, msg.endLine - 1), 0);
         await vscode.window.showTextDocument(doc, { selection: range, viewColumn: vscode.ViewColumn.One, preserveFocus: false });
