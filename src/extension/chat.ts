@@ -274,5 +274,6 @@ export function registerChat(api: ChatVscode, deps: ChatDeps): { disposables: Di
     missing.push(`the ${TOOL_NAME} tool needs vscode.lm.registerTool (VS Code 1.95+; absent in this host)`);
   }
   for (const m of missing) deps.log.info(`chat: ${m}`);
+  if (disposables.length) deps.log.info(`chat: registered ${disposables.length === 2 ? `the @budget participant and the ${TOOL_NAME} tool` : missing.length ? 'what this host supports' : 'all'}`);
   return { disposables, missing };
 }

@@ -721,6 +721,32 @@ const SCENARIOS = [
     },
   },
   {
+    name: 'chat hand-off: @budget and the tool are registered or their absence is explained; a vscode-lm model without chat models falls back and says so',
+    session: 'main',
+    timeoutMs: 60_000,
+    async run({ wb, session }) {
+      const ours = () => findLogs(session.ud).extension.map((f) => fs.readFileSync(f, 'utf8')).join('\n');
+      const chatLines = ours().split('\n').filter((l) => /chat: /.test(l));
+      if (!chatLines.length) throw new Error('the extension log says nothing about the chat participant or the tool');
+      // Budget against VS Code's chat models: code-server has none, so the default profile must stay in use, said once.
+      const settingsFile = path.join(session.ud, 'User', 'settings.json');
+      const settings = JSON.parse(fs.readFileSync(settingsFile, 'utf8'));
+      fs.writeFileSync(settingsFile, JSON.stringify({ ...settings, 'contextBudget.model': 'vscode-lm:copilot/gpt-4o' }, null, 2));
+      const end = Date.now() + 30_000;
+      let said = '';
+      while (Date.now() < end && !said) {
+        said = ours().split('\n').find((l) => /no chat models are available|vscode-lm/.test(l) && /warn|info/.test(l)) ?? '';
+        await sleep(500);
+      }
+      fs.writeFileSync(settingsFile, JSON.stringify(settings, null, 2));
+      if (!said) throw new Error('setting contextBudget.model to vscode-lm:copilot/gpt-4o left no word in the log about the missing chat models');
+      await sleep(1500);
+      const readout = await wb.statusReadout();
+      if (!readout || !/\d/.test(readout.text)) throw new Error(`the status bar lost its readout after the fallback: ${JSON.stringify(readout)}`);
+      return `${chatLines.map((l) => l.replace(/^\S+ \S+ /, '')).join(' / ').slice(0, 240)} · fallback: ${said.replace(/^\S+ \S+ /, '').slice(0, 200)} · status "${readout.text}"`;
+    },
+  },
+  {
     name: 'untrusted workspace: the extension runs as package.json declares (capabilities.untrustedWorkspaces)',
     session: 'untrusted',
     timeoutMs: 120_000,
