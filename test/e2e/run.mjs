@@ -726,19 +726,26 @@ const SCENARIOS = [
     timeoutMs: 60_000,
     async run({ wb, session }) {
       const ours = () => findLogs(session.ud).extension.map((f) => fs.readFileSync(f, 'utf8')).join('\n');
-      const chatLines = ours().split('\n').filter((l) => /chat: /.test(l));
+      let chatLines = [];
+      for (const stop = Date.now() + 20_000; Date.now() < stop && !chatLines.length; await sleep(500)) {
+        chatLines = ours().split('\n').filter((l) => /chat: /.test(l));
+      }
       if (!chatLines.length) throw new Error('the extension log says nothing about the chat participant or the tool');
       // Budget against VS Code's chat models: code-server has none, so the default profile must stay in use, said once.
-      const settingsFile = path.join(session.ud, 'User', 'settings.json');
-      const settings = JSON.parse(fs.readFileSync(settingsFile, 'utf8'));
-      fs.writeFileSync(settingsFile, JSON.stringify({ ...settings, 'contextBudget.model': 'vscode-lm:copilot/gpt-4o' }, null, 2));
+      await wb.openFile(CART); // the extension starts its work with the first editor
+      // A workspace setting, written as a person's editor would: the workspace's file watcher picks it up.
+      const settingsFile = path.join(session.ws, '.vscode', 'settings.json');
+      fs.mkdirSync(path.dirname(settingsFile), { recursive: true });
+      const before = fs.existsSync(settingsFile) ? fs.readFileSync(settingsFile, 'utf8') : undefined;
+      fs.writeFileSync(settingsFile, JSON.stringify({ 'contextBudget.model': 'vscode-lm:copilot/gpt-4o' }, null, 2));
       const end = Date.now() + 30_000;
       let said = '';
       while (Date.now() < end && !said) {
         said = ours().split('\n').find((l) => /no chat models are available|vscode-lm/.test(l) && /warn|info/.test(l)) ?? '';
         await sleep(500);
       }
-      fs.writeFileSync(settingsFile, JSON.stringify(settings, null, 2));
+      if (before === undefined) fs.rmSync(settingsFile);
+      else fs.writeFileSync(settingsFile, before);
       if (!said) throw new Error('setting contextBudget.model to vscode-lm:copilot/gpt-4o left no word in the log about the missing chat models');
       await sleep(1500);
       const readout = await wb.statusReadout();
