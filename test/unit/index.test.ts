@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { indexCachePath } from '../../src/core/index/cache';
@@ -109,6 +109,11 @@ describe('workspace index', () => {
     const warm = await WorkspaceIndex.build(w.root, { encoding: 'o200k_base', cacheDir, exclude: ['.cache-test/'] });
     assert.equal(warm.stats().filesRead, 0);
     assert.equal(warm.stats().filesFromCache, 4);
+    // Nothing changed, so nothing is written back either.
+    const file = indexCachePath(cacheDir, w.root, 'o200k_base');
+    const written = statSync(file).mtimeMs;
+    await WorkspaceIndex.build(w.root, { encoding: 'o200k_base', cacheDir, exclude: ['.cache-test/'] });
+    assert.equal(statSync(file).mtimeMs, written);
     assert.deepEqual(snapshot(warm), snapshot(cold));
   });
 

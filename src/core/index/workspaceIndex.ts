@@ -139,6 +139,8 @@ export class WorkspaceIndex implements IndexView {
         toRead.push(file);
       }
     }
+    // Records loaded from the cache are what the cache already says: loading them is no change.
+    if (cached && filesFromCache === cached.files.size && this.records.size === filesFromCache) this.dirtySinceSave = false;
     if (cached) for (const c of cached.files.values()) for (const ch of c.chunks) this.tokens.remember(ch.hash, ch.tokens);
 
     let done = 0;
