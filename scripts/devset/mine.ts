@@ -227,7 +227,12 @@ export function definitionLine(language: string, text: string, name: string): nu
 
 const COMMENT = /^\s*(\/\/|#|\*|\/\*)/;
 
-function mineRepo(repo: DevRepo, rand: () => number): Task[] {
+export interface MineCaps {
+  perRepo: number;
+  perFile: number;
+}
+
+export function mineRepo(repo: DevRepo, rand: () => number, caps: MineCaps = { perRepo: MAX_TASKS_PER_REPO, perFile: MAX_TASKS_PER_FILE }): Task[] {
   const files = walk(repo.abs, EXT[repo.language]).slice(0, MAX_FILES);
   repo.files = files.length;
   const fileSet = new Set(files);
@@ -271,7 +276,7 @@ function mineRepo(repo: DevRepo, rand: () => number): Task[] {
     // At most N per file, distinct lines.
     perFile.sort((a, b) => fnv1a(`${a.symbol}@${a.line}`) - fnv1a(`${b.symbol}@${b.line}`));
     const kept: Task[] = [];
-    for (const t of perFile) if (kept.length < MAX_TASKS_PER_FILE && !kept.some((k) => k.line === t.line)) kept.push(t);
+    for (const t of perFile) if (kept.length < caps.perFile && !kept.some((k) => k.line === t.line)) kept.push(t);
     if (kept.length) cands.push(kept);
   }
   // Deterministic shuffle of files, then take tasks round-robin up to the cap.
@@ -280,7 +285,7 @@ function mineRepo(repo: DevRepo, rand: () => number): Task[] {
     [cands[i], cands[j]] = [cands[j], cands[i]];
   }
   const out: Task[] = [];
-  for (const group of cands) for (const t of group) if (out.length < MAX_TASKS_PER_REPO) out.push(t);
+  for (const group of cands) for (const t of group) if (out.length < caps.perRepo) out.push(t);
   out.forEach((t) => (t.id = `${repo.name}:${t.path}:${t.line}`));
   return out;
 }
@@ -336,6 +341,16 @@ export function mineDevSet(repoRoot: string): DevSet {
     tasks.push(...t);
   }
   return { seed: SEED, repos, tasks };
+}
+
+/**
+ * More usage→definition pairs for training, from the tune repositories only
+ * (same rules, larger caps, its own seed); never from report repositories.
+ */
+export function mineTrainingTasks(ds: DevSet, caps: MineCaps, seed = SEED + 1): Task[] {
+  const out: Task[] = [];
+  for (const r of ds.repos) if (r.split === 'tune') out.push(...mineRepo({ ...r }, rng(seed ^ fnv1a(r.name)), caps));
+  return out;
 }
 
 export function devSetPath(repoRoot: string): string {
