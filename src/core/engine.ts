@@ -7,7 +7,6 @@ import { probeCpu } from './cost/cpuProbe';
 import { DEFAULT_HARDWARE_ID, DEFAULT_MODEL_ID, loadProfiles, THIS_CPU_ID } from './cost/profiles';
 import { estimateCost } from './cost/costModel';
 import type { HardwareProfile, ModelProfile } from './cost/types';
-import { splitLines } from './chunk/chunker';
 import { SyntaxChunker } from './chunk/syntax';
 import { cursorWindowOfText } from './cursor';
 import { WorkspaceIndex, type IndexOptions, type RefreshOptions } from './index/workspaceIndex';
@@ -255,7 +254,7 @@ export class ContextEngine {
       minScore: this.settings.minScore,
       format,
       tokenizer: this.index.tokens.tokenizer,
-      textOf: (path, s, e) => sliceLines(this.index.fileText(path) ?? '', s, e),
+      textOf: (path, s, e) => this.index.lineRange(path, s, e),
     });
   }
 
@@ -282,9 +281,6 @@ function sharedSyntaxChunker(log: (msg: string) => void): Promise<SyntaxChunker 
   return syntaxChunker;
 }
 
-export function sliceLines(text: string, startLine: number, endLine: number): string {
-  return splitLines(text).slice(startLine - 1, endLine).join('\n');
-}
 
 function round(x: number, digits: number): number {
   const f = 10 ** digits;

@@ -71,11 +71,15 @@ export class WorkspaceIndex implements IndexView {
   private readonly lookup = new FileLookup();
   private readonly overlays = new Map<string, string>();
   private readonly textCache = new Map<string, { mtimeMs: number; text: string }>();
+  /** Split lines of recently rendered files (packing slices the same files on every cursor move). */
+  private readonly linesCache = new Map<string, { text: string; lines: string[] }>();
   private importGraph: { out: Map<string, string[]>; in: Map<string, string[]>; names: Map<string, Map<string, string[]>> } | undefined;
   private readonly chunkOptions: ChunkOptions;
   private readonly ignoreMatcher: IgnoreMatcher;
   private lastStats: IndexStats = { files: 0, chunks: 0, tokens: 0, bytes: 0, skipped: {}, filesRead: 0, filesFromCache: 0, complete: false, ms: 0 };
   private dirtySinceSave = false;
+  /** Bumped on every change to the set of chunks (caches built over all chunks key on it). */
+  private changes = 0;
 
   private constructor(
     readonly root: string,
@@ -309,6 +313,7 @@ export class WorkspaceIndex implements IndexView {
     }
     this.importGraph = undefined;
     this.dirtySinceSave = true;
+    this.changes++;
   }
 
   private dropRecord(path: string): void {
@@ -320,6 +325,7 @@ export class WorkspaceIndex implements IndexView {
     this.textCache.delete(path);
     this.importGraph = undefined;
     this.dirtySinceSave = true;
+    this.changes++;
   }
 
   private graph() {
@@ -350,6 +356,10 @@ export class WorkspaceIndex implements IndexView {
   }
 
   // ---- IndexView ----
+
+  version(): number {
+    return this.changes;
+  }
 
   fileCount(): number {
     return this.records.size;
@@ -408,9 +418,20 @@ export class WorkspaceIndex implements IndexView {
   }
 
   chunkText(chunk: Chunk): string {
-    const text = this.fileText(chunk.path);
+    return this.lineRange(chunk.path, chunk.startLine, chunk.endLine);
+  }
+
+  /** Lines start..end (1-based, inclusive) of a file's current text, '' when unreadable. */
+  lineRange(path: string, startLine: number, endLine: number): string {
+    const text = this.fileText(path);
     if (text === undefined) return '';
-    return splitLines(text).slice(chunk.startLine - 1, chunk.endLine).join('\n');
+    let cached = this.linesCache.get(path);
+    if (!cached || cached.text !== text) {
+      cached = { text, lines: splitLines(text) };
+      this.linesCache.set(path, cached);
+      trimCache(this.linesCache, 64);
+    }
+    return cached.lines.slice(startLine - 1, endLine).join('\n');
   }
 
   /** Same-folder files of `path`. */

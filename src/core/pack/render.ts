@@ -111,6 +111,20 @@ function languageFromPath(path: string): string {
   return ext;
 }
 
+/** Frame counts repeat from one cursor move to the next: remember them (bounded; per encoding). */
+const frameCounts = new Map<string, number>();
+const FRAME_MEMO_LIMIT = 50_000;
+
+function frameTokens(tokenizer: Tokenizer, frame: string): number {
+  const key = `${tokenizer.encoding}\u0000${frame}`;
+  let n = frameCounts.get(key);
+  if (n === undefined) {
+    if (frameCounts.size >= FRAME_MEMO_LIMIT) frameCounts.clear();
+    frameCounts.set(key, (n = tokenizer.count(frame)));
+  }
+  return n;
+}
+
 export interface PackedPrompt {
   pack: PackResult;
   blocks: PromptBlock[];
@@ -127,13 +141,7 @@ export interface PackedPrompt {
 export function packAndRender(
   input: Omit<PackInput, 'overheadTokens' | 'cursorTokens'> & { cursor: CursorWindow; format: PromptFormat; tokenizer: Tokenizer; textOf: (path: string, start: number, end: number) => string },
 ): PackedPrompt {
-  const frameCache = new Map<string, number>();
-  const overheadTokens = (c: Chunk) => {
-    const key = `${c.path}:${c.startLine}-${c.endLine}`;
-    let n = frameCache.get(key);
-    if (n === undefined) frameCache.set(key, (n = input.tokenizer.count(blockFrame(input.format, c.path, c.startLine, c.endLine, c.language))));
-    return n;
-  };
+  const overheadTokens = (c: Chunk) => frameTokens(input.tokenizer, blockFrame(input.format, c.path, c.startLine, c.endLine, c.language));
   // The cursor section's own frame counts against the budget too.
   const cursorFrame = input.tokenizer.count(renderPrompt([], { ...input.cursor, text: '' }, input.format));
   const pack = packChunks({ ...input, cursorTokens: input.cursor.tokens + cursorFrame, overheadTokens });
