@@ -32,7 +32,7 @@ function ratio(baseline: number, ours: number): string {
   return `${(baseline / ours).toFixed(1)}×`;
 }
 
-async function indexBench(corpus: string, syntax: SyntaxChunker): Promise<WorkspaceIndex> {
+async function indexBench(corpus: string, syntax: SyntaxChunker): Promise<void> {
   log('\n## Workspace index (issue 3)');
   const scan = await scanWorkspace(corpus);
   const bytes = scan.files.reduce((s, f) => s + f.size, 0);
@@ -82,7 +82,6 @@ async function indexBench(corpus: string, syntax: SyntaxChunker): Promise<Worksp
   const edit = median(editTimes);
   log(`one-line edit → counts:     median ${ms(edit)}, p95 ${ms(p95(editTimes))} over ${editTimes.length} files · target ≤ 10 ms · vs naive re-index ${ratio(naiveMs, edit)} (target ≥ 100×)`);
   rmSync(cacheDir, { recursive: true, force: true });
-  return index;
 }
 
 function packerBench(): void {
