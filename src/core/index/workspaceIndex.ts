@@ -78,6 +78,7 @@ export class WorkspaceIndex implements IndexView {
   private readonly ignoreMatcher: IgnoreMatcher;
   private lastStats: IndexStats = { files: 0, chunks: 0, tokens: 0, bytes: 0, skipped: {}, filesRead: 0, filesFromCache: 0, complete: false, ms: 0 };
   private dirtySinceSave = false;
+  private readonly strings = new Map<string, string>();
   /** Bumped on every change to the set of chunks (caches built over all chunks key on it). */
   private changes = 0;
 
@@ -300,8 +301,23 @@ export class WorkspaceIndex implements IndexView {
     this.putRecord(record);
   }
 
+  /** One copy of each identifier string: records from workers and the cache arrive as fresh copies. */
+  private intern(s: string): string {
+    const known = this.strings.get(s);
+    if (known !== undefined) return known;
+    if (this.strings.size > 2_000_000) this.strings.clear(); // names of long-gone files: start over
+    this.strings.set(s, s);
+    return s;
+  }
+
   private putRecord(rec: FileRecord): void {
     this.dropRecord(rec.path);
+    for (const c of rec.chunks) {
+      c.path = rec.path;
+      c.language = this.intern(c.language);
+      for (let i = 0; i < c.uses.length; i++) c.uses[i] = this.intern(c.uses[i]);
+      for (let i = 0; i < c.defines.length; i++) c.defines[i] = this.intern(c.defines[i]);
+    }
     this.records.set(rec.path, rec);
     this.lookup.add(rec.path);
     for (const c of rec.chunks) {
