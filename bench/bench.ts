@@ -129,7 +129,7 @@ async function statusBarBench(corpus: string): Promise<void> {
     statusView(report, { warnAt: 0.8, errorAt: 1 });
     times.push(performance.now() - t);
   }
-  log(`${engine.index.fileCount()} files · device ${engine.ranker.device} · event → text median ${ms(median(times))}, p95 ${ms(p95(times))} (target ≤ 50 ms) · first query ${ms(firstMs)}`);
+  log(`${engine.index.fileCount()} files · device ${engine.rankerDevice} · event → text median ${ms(median(times))}, p95 ${ms(p95(times))} (target ≤ 50 ms) · first query ${ms(firstMs)}`);
   await engine.dispose();
 }
 

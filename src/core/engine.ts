@@ -111,9 +111,10 @@ export class ContextEngine {
     settings: EngineSettings,
     profiles: ResolvedProfiles,
     readonly index: WorkspaceIndex,
-    readonly ranker: Ranker,
+    private readonly ranker: Promise<Ranker>,
     private readonly log: (msg: string) => void,
   ) {
+    void ranker.then((r) => (this.rankerReady = r), () => undefined);
     this.settings = settings;
     this.profiles = profiles;
   }
@@ -128,11 +129,19 @@ export class ContextEngine {
     const log = opts.log ?? (() => undefined);
     for (const e of profiles.errors) log(`profile error: ${e}`);
     const syntax = opts.index?.syntax === null ? undefined : (opts.index?.syntax ?? (await sharedSyntaxChunker(log)));
+    // The ranker's ONNX session is created on ONNX Runtime's threads while the index loads (never rejects).
+    const ranker = Ranker.create({ device: opts.ranker?.device ?? 'auto', userModelPath: opts.ranker?.userModelPath, log });
     const index = await WorkspaceIndex.create(opts.root, { ...opts.index, syntax, encoding: profiles.encoding });
-    const ranker = await Ranker.create({ device: opts.ranker?.device ?? 'auto', userModelPath: opts.ranker?.userModelPath, log });
     const engine = new ContextEngine(opts.root, settings, profiles, index, ranker, log);
     engine.thisCpu = thisCpu;
     return engine;
+  }
+
+  private rankerReady: Ranker | undefined;
+
+  /** Where the ranker runs ('cpu', 'webgpu', 'stage1', ...), or 'starting' while its session is created. */
+  get rankerDevice(): string {
+    return this.rankerReady?.device ?? 'starting';
   }
 
   get model(): ModelProfile {
@@ -170,12 +179,13 @@ export class ContextEngine {
   /** Computes the packed context for a cursor position. `pos.path` is relative to the root. */
   async compute(pos: CursorPosition, signals: EditorSignals, opts: { budget?: number; format?: PromptFormat; signal?: AbortSignal } = {}): Promise<ComputedContext> {
     const started = performance.now();
+    await this.index.ready();
     const text = this.index.fileText(pos.path);
     if (text === undefined) throw new EngineError(`cannot read ${pos.path}`);
     const { budget, reserve, overhead, contextLimit } = this.budget(opts.budget);
     const cursor = this.cursorFor(pos.path, text, pos.line, budget);
     const rankStart = performance.now();
-    const ranking = await this.ranker.rank({ index: this.index, cursor, signals, maxCandidates: this.settings.maxCandidates, signal: opts.signal });
+    const ranking = await (await this.ranker).rank({ index: this.index, cursor, signals, maxCandidates: this.settings.maxCandidates, signal: opts.signal });
     if (opts.signal?.aborted) throw new EngineError('cancelled');
     const packStart = performance.now();
     const format = opts.format ?? this.settings.format;
@@ -266,7 +276,7 @@ export class ContextEngine {
   }
 
   async dispose(): Promise<void> {
-    await this.ranker.dispose();
+    await (await this.ranker).dispose();
   }
 }
 

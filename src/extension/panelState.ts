@@ -114,7 +114,7 @@ export function buildPanelState(inp: PanelInputs, userModels?: unknown, userHard
     state.index = { files: s.files, chunks: s.chunks, tokens: s.tokens, skipped: s.skipped, encoding: engine.index.encoding };
     // The slider runs up to the model's limit minus the reserve (a huge request is clamped to that ceiling).
     state.budget = { tokens: engine.budget().budget, min: 256, max: Math.max(256, engine.budget(Number.MAX_SAFE_INTEGER).budget), step: 256 };
-    state.ranker = { device: engine.ranker.device };
+    state.ranker = { device: engine.rankerDevice };
   }
   const computed = inp.computed;
   if (engine && computed) {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { indexCachePath } from '../../src/core/index/cache';
+import { INDEX_CACHE_VERSION, indexCachePath } from '../../src/core/index/cache';
 import { WorkspaceIndex } from '../../src/core/index/workspaceIndex';
 import { scanWorkspace } from '../../src/core/scan/scanner';
 import { loadTokenizer } from '../../src/core/tokens/tokenizer';
@@ -104,7 +104,12 @@ describe('workspace index', () => {
   it('persists: a warm start of an unchanged workspace re-reads no file contents', async () => {
     const w = ws(SAMPLE_PROJECT);
     const cacheDir = join(w.root, '.cache-test');
+    // An index left by an older version of the extension is replaced, not kept beside the new one.
+    const old = indexCachePath(cacheDir, w.root, 'o200k_base').replace(`index-v${INDEX_CACHE_VERSION}-`, `index-v${INDEX_CACHE_VERSION - 1}-`);
+    mkdirSync(cacheDir, { recursive: true });
+    writeFileSync(old, '{}');
     const cold = await WorkspaceIndex.build(w.root, { encoding: 'o200k_base', cacheDir, exclude: ['.cache-test/'] });
+    assert.ok(!existsSync(old));
     assert.equal(cold.stats().filesRead, 4);
     const warm = await WorkspaceIndex.build(w.root, { encoding: 'o200k_base', cacheDir, exclude: ['.cache-test/'] });
     assert.equal(warm.stats().filesRead, 0);
@@ -124,10 +129,11 @@ describe('workspace index', () => {
     const fresh = snapshot(await WorkspaceIndex.build(w.root, opts));
     const file = indexCachePath(cacheDir, w.root, 'o200k_base');
     const good = readFileSync(file, 'utf8');
+    assert.ok(good.includes(`"version":${INDEX_CACHE_VERSION}`));
     const variants = [
       good.slice(0, good.length / 2),
       good.replace('"tokens":', '"tokens":"x",'),
-      good.replace('"version":1', '"version":0'),
+      good.replace(`"version":${INDEX_CACHE_VERSION}`, `"version":${INDEX_CACHE_VERSION - 1}`),
       'null',
       '\u0000\u0001garbage',
       JSON.stringify({ ...JSON.parse(good), files: [{ path: 'src/main.ts', size: 1 }] }),

@@ -7,7 +7,7 @@ import { DEFAULT_CHUNK_OPTIONS, splitLines, type ChunkOptions, type SyntaxLike }
 import { decodeSource, readSource } from '../scan/readSource';
 import { countSkip, IgnoreMatcher, scanWorkspace, type ScannedFile } from '../scan/scanner';
 import { TokenCache } from '../tokens/tokenCache';
-import { loadTokenizer, type EncodingName } from '../tokens/tokenizer';
+import { loadTokenizer, type EncodingName, type Tokenizer } from '../tokens/tokenizer';
 import type { Chunk, SkipReason } from '../types';
 import { loadIndexCache, saveIndexCache, type CachedFile } from './cache';
 import { FileLookup, resolveImport } from './imports';
@@ -82,19 +82,34 @@ export class WorkspaceIndex implements IndexView {
   /** Bumped on every change to the set of chunks (caches built over all chunks key on it). */
   private changes = 0;
 
+  private tokenCache: TokenCache | undefined;
+  private readonly tokenizerLoad: Promise<Tokenizer>;
+
   private constructor(
     readonly root: string,
     readonly options: IndexOptions,
-    readonly tokens: TokenCache,
   ) {
     this.chunkOptions = { ...DEFAULT_CHUNK_OPTIONS, ...options.chunk };
     this.ignoreMatcher = new IgnoreMatcher(root, options.exclude);
+    // The encoder loads while the first refresh scans the disk.
+    this.tokenizerLoad = loadTokenizer(options.encoding);
+    this.tokenizerLoad.catch(() => undefined); // reported by ready()
   }
 
   /** An empty index; call `refresh()` to fill it (queries work on partial results meanwhile). */
   static async create(root: string, options: IndexOptions): Promise<WorkspaceIndex> {
-    const tokenizer = await loadTokenizer(options.encoding);
-    return new WorkspaceIndex(root, options, new TokenCache(tokenizer));
+    return new WorkspaceIndex(root, options);
+  }
+
+  /** Resolves once the tokenizer is loaded (refresh, updateFile and the engine await it). */
+  async ready(): Promise<void> {
+    this.tokenCache ??= new TokenCache(await this.tokenizerLoad);
+  }
+
+  /** Token counts cached by chunk hash. Available after `ready()`. */
+  get tokens(): TokenCache {
+    if (!this.tokenCache) throw new Error('the index is not ready: await index.ready() first');
+    return this.tokenCache;
   }
 
   /** Creates and fully refreshes an index. */
@@ -119,12 +134,14 @@ export class WorkspaceIndex implements IndexView {
   async refresh(opts: RefreshOptions = {}): Promise<IndexStats> {
     const started = performance.now();
     opts.onProgress?.({ phase: 'scan', done: 0, total: 0 });
-    const scan = await scanWorkspace(this.root, {
+    const scanning = scanWorkspace(this.root, {
       exclude: this.options.exclude,
       maxFileSizeKB: this.options.maxFileSizeKB,
       signal: opts.signal,
       onProgress: (n) => opts.onProgress?.({ phase: 'scan', done: n, total: 0 }),
     });
+    await this.ready();
+    const scan = await scanning;
     const skipped = { ...scan.skipped };
     const cached = this.records.size === 0 && this.options.cacheDir ? loadIndexCache(this.options.cacheDir, this.root, this.encoding, this.chunkOptions) : undefined;
     const present = new Set(scan.files.map((f) => f.path));
@@ -225,6 +242,7 @@ export class WorkspaceIndex implements IndexView {
 
   /** Re-chunks one file from the given text (an editor buffer) or from disk. Returns its chunks. */
   async updateFile(path: string, text?: string): Promise<readonly Chunk[]> {
+    await this.ready();
     if (await this.ignoreMatcher.ignores(path)) {
       this.dropRecord(path);
       return [];

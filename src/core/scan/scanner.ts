@@ -1,7 +1,7 @@
 // Walks workspace roots and lists the files worth indexing. Honors .gitignore at
 // every level (the `ignore` library), user exclude globs and built-in defaults;
 // survives symlink loops, unreadable folders and files vanishing mid-walk.
-import { promises as fsp, type Dirent } from 'node:fs';
+import { promises as fsp, type Dirent, type Stats } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import type { SkipReason } from '../types';
@@ -115,16 +115,9 @@ export async function scanWorkspace(root: string, opts: ScanOptions = {}): Promi
   const seenDirs = new Set<string>([rootReal]);
   const baseLayer: Layer = { base: '', ig: ignore().add(DEFAULT_EXCLUDES).add(opts.exclude ?? []) };
 
-  const walk = async (relDir: string, parentLayers: Layer[]): Promise<void> => {
+  const walk = async (relDir: string, realDir: string, parentLayers: Layer[]): Promise<void> => {
     if (opts.signal?.aborted) return;
     const absDir = relDir ? join(root, relDir) : root;
-    let layers = parentLayers;
-    try {
-      const text = await fsp.readFile(join(absDir, '.gitignore'), 'utf8');
-      layers = [...parentLayers, { base: relDir ? `${relDir}/` : '', ig: ignore().add(text) }];
-    } catch {
-      // no .gitignore here
-    }
     let entries: Dirent[];
     try {
       entries = await fsp.readdir(absDir, { withFileTypes: true });
@@ -132,16 +125,34 @@ export async function scanWorkspace(root: string, opts: ScanOptions = {}): Promi
       countSkip(skipped, 'unreadable');
       return;
     }
+    let layers = parentLayers;
+    if (entries.some((e) => e.name === '.gitignore' && e.isFile())) {
+      try {
+        const text = await fsp.readFile(join(absDir, '.gitignore'), 'utf8');
+        layers = [...parentLayers, { base: relDir ? `${relDir}/` : '', ig: ignore().add(text) }];
+      } catch {
+        // vanished or unreadable: no rules from it
+      }
+    }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const relOf = (e: Dirent) => (relDir ? `${relDir}/${e.name}` : e.name);
+    // Stat this folder's plain files together (the file system answers them in parallel).
+    const fileStats = new Map<string, Promise<Stats | undefined>>();
+    for (const e of entries) {
+      if (e.isFile() && !isIgnored([baseLayer, ...layers], toPosix(relOf(e)), false)) {
+        fileStats.set(e.name, fsp.stat(join(absDir, e.name)).catch(() => undefined));
+      }
+    }
     for (const entry of entries) {
       if (opts.signal?.aborted) return;
-      const rel = relDir ? `${relDir}/${entry.name}` : entry.name;
+      const rel = relOf(entry);
       const abs = join(absDir, entry.name);
       let isDir = entry.isDirectory();
       let isFile = entry.isFile();
+      // A plain folder's real path is its parent's plus its name: no system call needed.
+      let real = join(realDir, entry.name);
       if (entry.isSymbolicLink()) {
         // Follow links only while they stay inside the root, and never twice into one folder.
-        let real: string;
         try {
           real = await fsp.realpath(abs);
         } catch {
@@ -156,16 +167,10 @@ export async function scanWorkspace(root: string, opts: ScanOptions = {}): Promi
           const st = await fsp.stat(abs);
           isDir = st.isDirectory();
           isFile = st.isFile();
+          if (isFile) fileStats.set(entry.name, Promise.resolve(st));
         } catch {
           countSkip(skipped, 'vanished');
           continue;
-        }
-        if (isDir) {
-          if (seenDirs.has(real)) {
-            countSkip(skipped, 'symlink-loop');
-            continue;
-          }
-          seenDirs.add(real);
         }
       }
       if (isIgnored([baseLayer, ...layers], toPosix(rel), isDir)) {
@@ -173,26 +178,16 @@ export async function scanWorkspace(root: string, opts: ScanOptions = {}): Promi
         continue;
       }
       if (isDir) {
-        if (!entry.isSymbolicLink()) {
-          // Remember real folders too, so a link back into one is seen as a loop.
-          try {
-            const real = await fsp.realpath(abs);
-            if (seenDirs.has(real)) {
-              countSkip(skipped, 'symlink-loop');
-              continue;
-            }
-            seenDirs.add(real);
-          } catch {
-            countSkip(skipped, 'vanished');
-            continue;
-          }
+        // Remember every folder walked, so a link back into one is seen as a loop.
+        if (seenDirs.has(real)) {
+          countSkip(skipped, 'symlink-loop');
+          continue;
         }
-        await walk(toPosix(rel), layers);
+        seenDirs.add(real);
+        await walk(toPosix(rel), real, layers);
       } else if (isFile) {
-        let st;
-        try {
-          st = await fsp.stat(abs);
-        } catch {
+        const st = await fileStats.get(entry.name);
+        if (!st) {
           countSkip(skipped, 'vanished');
           continue;
         }
@@ -207,7 +202,7 @@ export async function scanWorkspace(root: string, opts: ScanOptions = {}): Promi
       }
     }
   };
-  await walk('', []);
+  await walk('', rootReal, []);
   return { files, skipped };
 }
 
