@@ -17,19 +17,10 @@ export const STOP_SUBTOKENS: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Splits one identifier into lower-cased subtokens exactly as the index does for
- * `Chunk.uses` (src/core/chunk/identifiers.ts): `parseHTTPRequest_v2` → parse, http, request, v2.
+ * Splits one identifier into lower-cased subtokens — the index's own splitter
+ * (`Chunk.uses`), so query and chunk terms always agree: `parseHTTPRequest_v2` → parse, http, request, v2.
  */
-export function splitIdentifier(ident: string): string[] {
-  const parts = ident
-    .replace(/\$/g, '_')
-    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
-    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1_$2')
-    .split('_');
-  const out: string[] = [];
-  for (const p of parts) if (p.length > 1) out.push(p.toLowerCase());
-  return out;
-}
+export { subtokens as splitIdentifier } from '../chunk/identifiers';
 
 /** Identifiers of a text, in order (with repeats). */
 export function identifiers(text: string): string[] {
