@@ -2,6 +2,8 @@
 // builder, the trainer and the eval. Subtokens follow the index's convention:
 // identifiers split at camelCase / snake_case / digit boundaries, lower-cased.
 
+import { subtokens } from '../chunk/identifiers';
+
 const IDENT = /[A-Za-z_$][A-Za-z0-9_$]*/g;
 
 /** Very common words of many languages that carry no retrieval signal. */
@@ -20,7 +22,7 @@ export const STOP_SUBTOKENS: ReadonlySet<string> = new Set([
  * Splits one identifier into lower-cased subtokens — the index's own splitter
  * (`Chunk.uses`), so query and chunk terms always agree: `parseHTTPRequest_v2` → parse, http, request, v2.
  */
-export { subtokens as splitIdentifier } from '../chunk/identifiers';
+export const splitIdentifier = subtokens;
 
 /** Identifiers of a text, in order (with repeats). */
 export function identifiers(text: string): string[] {
