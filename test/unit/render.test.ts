@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { cursorWindowOfText } from '../../src/core/cursor';
-import { mergeBlocks, packAndRender, renderPrompt, type PromptFormat } from '../../src/core/pack/render';
+import { mergeBlocks, packAndRender, relevanceTier, renderPrompt, type PromptFormat } from '../../src/core/pack/render';
 import { loadTokenizer, type Tokenizer } from '../../src/core/tokens/tokenizer';
 import { fuzzRuns, makeChunk, ranked, rng } from '../helpers/fakeIndex';
 
@@ -69,6 +69,16 @@ describe('prompt rendering', () => {
     assert.ok(text.indexOf('c.ts') > text.indexOf('a.ts'));
     assert.ok(text.trimEnd().endsWith('```'));
     assert.ok(text.lastIndexOf('z.ts') > text.lastIndexOf('c.ts'));
+  });
+
+  it('keeps file order inside a relevance band, so nudged scores do not reshuffle the prompt', () => {
+    const list = (sa: number, sb: number) =>
+      mergeBlocks([{ chunk: makeChunk('b.ts', 1, 2, 1), score: sa }, { chunk: makeChunk('a.ts', 1, 2, 1), score: sb }, { chunk: makeChunk('z.ts', 1, 2, 1), score: 0.9 }], (p) => p).map((b) => b.path);
+    assert.deepEqual(list(0.2, 0.3), ['a.ts', 'b.ts', 'z.ts']);
+    assert.deepEqual(list(0.3, 0.2), ['a.ts', 'b.ts', 'z.ts']);
+    // Across bands relevance wins: the more relevant one moves toward the cursor.
+    assert.deepEqual(list(0.2, 0.7), ['b.ts', 'a.ts', 'z.ts']);
+    assert.ok(relevanceTier(0.01) < relevanceTier(0.2) && relevanceTier(0.2) < relevanceTier(0.9));
   });
 
   it('fences code that itself contains backtick fences', () => {

@@ -1,8 +1,9 @@
 // Renders a packed selection as the prompt text (Markdown, XML-tagged
 // documents or JSON) and makes its exact tiktoken count fit the budget.
-// Snippets go in ascending relevance so the most relevant one sits right
-// before the cursor section, which comes last; ties order by path and line so
-// the same selection renders the same bytes (good for provider prompt caches).
+// Snippets go in ascending relevance bands so the most relevant sit right
+// before the cursor section, which comes last; within a band they go in file
+// order, so the same selection renders the same bytes across small cursor moves
+// (a stable prefix for provider prompt caches).
 import type { Tokenizer } from '../tokens/tokenizer';
 import type { Chunk, CursorWindow } from '../types';
 import { packChunks, type PackInput, type PackResult } from './packer';
@@ -35,6 +36,20 @@ function escapeAttr(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
 }
 
+/**
+ * Coarse relevance bands for ordering. Within a band, blocks keep file order, so
+ * a small cursor move that nudges scores does not reshuffle the prompt (the
+ * leading tokens stay the same and a provider's prompt cache can reuse them);
+ * across bands, the most relevant snippets still sit nearest the cursor.
+ */
+export const RELEVANCE_BANDS = [0.05, 0.15, 0.35, 0.6];
+
+export function relevanceTier(score: number): number {
+  let t = 0;
+  while (t < RELEVANCE_BANDS.length && score >= RELEVANCE_BANDS[t]) t++;
+  return t;
+}
+
 /** Merges selected chunks of one file that overlap or touch into single blocks. */
 export function mergeBlocks(selected: ReadonlyArray<{ chunk: Chunk; score: number }>, textOf: (path: string, start: number, end: number) => string): PromptBlock[] {
   const byFile = new Map<string, Array<{ chunk: Chunk; score: number }>>();
@@ -59,7 +74,7 @@ export function mergeBlocks(selected: ReadonlyArray<{ chunk: Chunk; score: numbe
     if (cur) blocks.push(cur);
   }
   for (const b of blocks) b.text = textOf(b.path, b.startLine, b.endLine);
-  return blocks.sort((a, b) => a.relevance - b.relevance || (a.path < b.path ? -1 : a.path > b.path ? 1 : a.startLine - b.startLine));
+  return blocks.sort((a, b) => relevanceTier(a.relevance) - relevanceTier(b.relevance) || (a.path < b.path ? -1 : a.path > b.path ? 1 : a.startLine - b.startLine));
 }
 
 /** The header and fences around a chunk, as rendered — for the packer's per-chunk overhead. */
