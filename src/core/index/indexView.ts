@@ -9,6 +9,8 @@ export interface IndexView {
    * allChunks() per query; without it, it hashes the chunk list instead.
    */
   version?(): number;
+  /** Optional: paths whose chunks changed after `version()` returned `version`; undefined when unknown (then rebuild). */
+  changedSince?(version: number): readonly string[] | undefined;
   /** Number of indexed files. */
   fileCount(): number;
   /** All indexed file paths (relative, `/`-separated). */

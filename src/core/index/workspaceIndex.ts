@@ -64,6 +64,14 @@ export interface IndexStats {
 export type FileRecord = CachedFile;
 
 const YIELD_EVERY_MS = 12;
+/** How many recent file changes incremental consumers (BM25) can catch up on. */
+const CHANGE_LOG_LIMIT = 4096;
+
+interface ImportGraph {
+  out: Map<string, string[]>;
+  in: Map<string, string[]>;
+  names: Map<string, Map<string, string[]>>;
+}
 
 export class WorkspaceIndex implements IndexView {
   private readonly records = new Map<string, FileRecord>();
@@ -73,7 +81,8 @@ export class WorkspaceIndex implements IndexView {
   private readonly textCache = new Map<string, { mtimeMs: number; text: string }>();
   /** Split lines of recently rendered files (packing slices the same files on every cursor move). */
   private readonly linesCache = new Map<string, { text: string; lines: string[] }>();
-  private importGraph: { out: Map<string, string[]>; in: Map<string, string[]>; names: Map<string, Map<string, string[]>> } | undefined;
+  private importGraph: ImportGraph | undefined;
+  private readonly changeLog: Array<{ version: number; path: string }> = [];
   private readonly chunkOptions: ChunkOptions;
   private readonly ignoreMatcher: IgnoreMatcher;
   private lastStats: IndexStats = { files: 0, chunks: 0, tokens: 0, bytes: 0, skipped: {}, filesRead: 0, filesFromCache: 0, complete: false, ms: 0 };
@@ -329,7 +338,10 @@ export class WorkspaceIndex implements IndexView {
   }
 
   private putRecord(rec: FileRecord): void {
-    this.dropRecord(rec.path);
+    // Re-indexing a known file leaves the set of paths, and so every other file's
+    // import resolution, unchanged: only this file's edges move.
+    const replacing = this.records.has(rec.path);
+    this.removeRecord(rec.path);
     for (const c of rec.chunks) {
       c.path = rec.path;
       c.language = this.intern(c.language);
@@ -345,46 +357,73 @@ export class WorkspaceIndex implements IndexView {
         set.add(c);
       }
     }
-    this.importGraph = undefined;
-    this.dirtySinceSave = true;
-    this.changes++;
+    if (replacing && this.importGraph) this.linkImports(this.importGraph, rec);
+    else this.importGraph = undefined;
+    this.changed(rec.path);
   }
 
   private dropRecord(path: string): void {
+    if (!this.records.has(path)) return;
+    this.removeRecord(path);
+    this.importGraph = undefined; // a path left: other files' imports may resolve differently
+    this.changed(path);
+  }
+
+  private removeRecord(path: string): void {
     const rec = this.records.get(path);
     if (!rec) return;
     for (const c of rec.chunks) for (const name of c.defines) this.definitions.get(name)?.delete(c);
     this.records.delete(path);
     this.lookup.delete(path);
     this.textCache.delete(path);
-    this.importGraph = undefined;
-    this.dirtySinceSave = true;
-    this.changes++;
   }
 
-  private graph() {
-    if (!this.importGraph) {
-      const out = new Map<string, string[]>();
-      const inn = new Map<string, string[]>();
-      const names = new Map<string, Map<string, string[]>>();
-      for (const rec of this.records.values()) {
-        const targets = new Set<string>();
-        const perTarget = new Map<string, string[]>();
-        for (const imp of rec.imports) {
-          for (const t of resolveImport(rec.path, imp.specifier, rec.language, this.lookup)) {
-            if (t === rec.path) continue;
-            targets.add(t);
-            perTarget.set(t, [...(perTarget.get(t) ?? []), ...imp.names]);
-          }
-        }
-        out.set(rec.path, [...targets]);
-        names.set(rec.path, perTarget);
-        for (const t of targets) {
-          if (!inn.has(t)) inn.set(t, []);
-          inn.get(t)!.push(rec.path);
-        }
+  private changed(path: string): void {
+    this.dirtySinceSave = true;
+    this.changes++;
+    this.changeLog.push({ version: this.changes, path });
+    if (this.changeLog.length > CHANGE_LOG_LIMIT) this.changeLog.splice(0, this.changeLog.length - CHANGE_LOG_LIMIT);
+  }
+
+  /** Files whose chunks changed after `version`, or undefined when that is too far back to know. */
+  changedSince(version: number): string[] | undefined {
+    if (version === this.changes) return [];
+    const first = this.changeLog[0];
+    if (!first || first.version > version + 1) return undefined;
+    const paths = new Set<string>();
+    for (const e of this.changeLog) if (e.version > version) paths.add(e.path);
+    return [...paths];
+  }
+
+  /** (Re)computes one file's outgoing import edges in an existing graph. */
+  private linkImports(g: ImportGraph, rec: FileRecord): void {
+    for (const t of g.out.get(rec.path) ?? []) {
+      const list = g.in.get(t);
+      if (list) g.in.set(t, list.filter((p) => p !== rec.path));
+    }
+    const targets = new Set<string>();
+    const perTarget = new Map<string, string[]>();
+    for (const imp of rec.imports) {
+      for (const t of resolveImport(rec.path, imp.specifier, rec.language, this.lookup)) {
+        if (t === rec.path) continue;
+        targets.add(t);
+        perTarget.set(t, [...(perTarget.get(t) ?? []), ...imp.names]);
       }
-      this.importGraph = { out, in: inn, names };
+    }
+    g.out.set(rec.path, [...targets]);
+    g.names.set(rec.path, perTarget);
+    for (const t of targets) {
+      const list = g.in.get(t);
+      if (list) list.push(rec.path);
+      else g.in.set(t, [rec.path]);
+    }
+  }
+
+  private graph(): ImportGraph {
+    if (!this.importGraph) {
+      const g: ImportGraph = { out: new Map(), in: new Map(), names: new Map() };
+      for (const rec of this.records.values()) this.linkImports(g, rec);
+      this.importGraph = g;
     }
     return this.importGraph;
   }

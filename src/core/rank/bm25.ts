@@ -33,14 +33,48 @@ function signatureOf(index: IndexView): { sig: string; chunks: Chunk[] } {
   return { sig: `${chunks.length}:${h}`, chunks };
 }
 
-/** The BM25 index of `index`, rebuilt when its chunks changed (by `version()` when the index has one, else by a hash of the chunk list). */
+/** What an incremental update needs beside the public index. */
+interface Built extends Bm25Index {
+  /** index.version() when built or last patched (undefined without versions). */
+  version?: number;
+  /** Chunks replaced since the full build (they score 0 and are not in byId). */
+  dead: number;
+  avg: number;
+}
+
+/** Above this share of replaced chunks, a full rebuild is cheaper than patching. */
+const MAX_DEAD_SHARE = 0.1;
+/** Above this many changed files at once, rebuild. */
+const MAX_PATCH_FILES = 200;
+
+/**
+ * The BM25 index of `index`. Built once; after an edit it is patched — the
+ * changed files' old chunks become dead ordinals (norm = ∞, so they score 0)
+ * and their new chunks are appended — instead of rebuilt, so typing in a large
+ * workspace does not re-read every chunk per keystroke. Document frequencies
+ * count dead chunks until the next full build (a small, bounded drift).
+ */
 export function bm25Of(index: IndexView): Bm25Index {
-  const cached = cache.get(index);
-  const version = typeof index.version === 'function' ? `v${index.version()}` : undefined;
-  if (version !== undefined && cached?.signature === version) return cached;
+  const cached = cache.get(index) as Built | undefined;
+  const version = typeof index.version === 'function' ? index.version() : undefined;
+  if (version !== undefined && cached?.version === version) return cached;
+  if (version !== undefined && cached?.version !== undefined && typeof index.changedSince === 'function') {
+    const changed = index.changedSince(cached.version);
+    if (changed && changed.length <= MAX_PATCH_FILES && patch(cached, index, changed)) {
+      cached.version = version;
+      return cached;
+    }
+  }
   const { sig: hashed, chunks } = signatureOf(index);
-  const sig = version ?? hashed;
+  const sig = version !== undefined ? `v${version}` : hashed;
   if (cached && cached.signature === sig) return cached;
+  const built = build(chunks, sig);
+  built.version = version;
+  cache.set(index, built);
+  return built;
+}
+
+function build(chunks: Chunk[], signature: string): Built {
   const lists = new Map<string, number[]>();
   let total = 0;
   const byId = new Map<string, number>();
@@ -68,20 +102,69 @@ export function bm25Of(index: IndexView): Bm25Index {
   chunks.forEach((c, i) => (norm[i] = BM25_K1 * (1 - BM25_B + (BM25_B * c.uses.length) / avg)));
   const postings = new Map<string, Int32Array>();
   for (const [t, l] of lists) postings.set(t, Int32Array.from(l));
-  const built: Bm25Index = {
-    signature: sig,
+  const built: Built = {
+    signature,
     chunks,
     byId,
     postings,
     norm,
     filesByDir,
+    dead: 0,
+    avg,
     idf(term: string) {
       const df = postings.get(term)?.length ?? 0;
-      return Math.log(1 + (n - df + 0.5) / (df + 0.5));
+      return Math.log(1 + (built.chunks.length - df + 0.5) / (df + 0.5));
     },
   };
-  cache.set(index, built);
   return built;
+}
+
+/** Applies changed files to a built index in place; false when a rebuild is the better deal. */
+function patch(b: Built, index: IndexView, changed: readonly string[]): boolean {
+  const fresh: Chunk[] = [];
+  let killed = 0;
+  for (const path of changed) {
+    for (const [id, ord] of b.byId) {
+      // byId is keyed `${path}#lines`: only this file's ids start with `${path}#`.
+      if (id.length > path.length && id.charCodeAt(path.length) === 35 && id.startsWith(path)) {
+        b.byId.delete(id);
+        b.norm[ord] = Infinity;
+        killed++;
+      }
+    }
+    fresh.push(...index.chunksOf(path));
+  }
+  if ((b.dead + killed) / Math.max(1, b.chunks.length + fresh.length) > MAX_DEAD_SHARE) return false;
+  b.dead += killed;
+  const start = b.chunks.length;
+  const norm = new Float32Array(start + fresh.length);
+  norm.set(b.norm);
+  const added = new Map<string, number[]>();
+  fresh.forEach((c, k) => {
+    const i = start + k;
+    b.chunks.push(c);
+    b.byId.set(c.id, i);
+    norm[i] = BM25_K1 * (1 - BM25_B + (BM25_B * c.uses.length) / b.avg);
+    for (const t of c.uses) {
+      const l = added.get(t);
+      if (l) l.push(i);
+      else added.set(t, [i]);
+    }
+    const d = dirOf(c.path);
+    const files = b.filesByDir.get(d);
+    if (!files) b.filesByDir.set(d, [c.path]);
+    else if (!files.includes(c.path)) files.push(c.path);
+  });
+  // One copy per term touched, not per chunk.
+  for (const [t, ords] of added) {
+    const old = b.postings.get(t);
+    const grown = new Int32Array((old?.length ?? 0) + ords.length);
+    if (old) grown.set(old);
+    grown.set(ords, old?.length ?? 0);
+    b.postings.set(t, grown);
+  }
+  (b as { norm: Float32Array }).norm = norm;
+  return true;
 }
 
 /** Scores every chunk against weighted query terms; returns a dense score array. */

@@ -1,0 +1,66 @@
+// Edits patch the BM25 index and the import graph in place; what they rank must
+// match a fresh index of the same files.
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { SyntaxChunker } from '../../src/core/chunk/syntax';
+import { cursorWindow } from '../../src/core/cursor';
+import { WorkspaceIndex } from '../../src/core/index/workspaceIndex';
+import { bm25Of } from '../../src/core/rank/bm25';
+import { rankStage1 } from '../../src/core/rank/ranker';
+import { emptySignals } from '../../src/core/types';
+import { makeWorkspace, SAMPLE_PROJECT } from '../helpers/workspace';
+
+const files: Record<string, string> = { ...SAMPLE_PROJECT };
+for (let i = 0; i < 12; i++) {
+  files[`src/lib/mod${i}.ts`] = [`import { addVectors } from '../math';`, '', `export function helper${i}(a: number) {`, `  return addVectors({ x: a, y: ${i} }, { x: 0, y: 0 });`, '}', ''].join('\n');
+}
+const w = makeWorkspace(files);
+after(() => w.cleanup());
+
+async function rankAt(index: WorkspaceIndex, path: string, line: number) {
+  const cursor = cursorWindow(index, { path, line }, { prefixTokens: 400, suffixTokens: 200, tokenizer: index.tokens.tokenizer });
+  return rankStage1({ index, cursor, signals: emptySignals() });
+}
+
+describe('incremental ranking state', () => {
+  it('a patched BM25 index and import graph rank like a fresh index after edits', async () => {
+    const syntax = await SyntaxChunker.create();
+    const index = await WorkspaceIndex.build(w.root, { encoding: 'o200k_base', syntax, workers: 0 });
+    await rankAt(index, 'src/main.ts', 4); // builds BM25 and the import graph
+    const before = bm25Of(index);
+    // Edit two files: a new distinctive function in math.ts, and main.ts now imports lib/mod3 too.
+    const math = `${files['src/math.ts']}\n\nexport function rotateVectorQuarterTurn(v: Vec): Vec {\n  return { x: -v.y, y: v.x };\n}\n`;
+    const main = `import { helper3 } from './lib/mod3';\n${files['src/main.ts']}\nexport const turned = rotateVectorQuarterTurn({ x: 1, y: 2 });\n`;
+    writeFileSync(join(w.root, 'src/math.ts'), math);
+    writeFileSync(join(w.root, 'src/main.ts'), main);
+    await index.updateFile('src/math.ts');
+    await index.updateFile('src/main.ts');
+    const patched = await rankAt(index, 'src/main.ts', 8);
+    assert.equal(bm25Of(index), before, 'the BM25 index was patched in place, not rebuilt');
+
+    const fresh = await WorkspaceIndex.build(w.root, { encoding: 'o200k_base', syntax, workers: 0 });
+    const expected = await rankAt(fresh, 'src/main.ts', 8);
+    const ids = (r: typeof patched) => r.map((x) => x.chunk.id);
+    assert.deepEqual(new Set(ids(patched)), new Set(ids(expected)));
+    assert.deepEqual(ids(patched).slice(0, 5), ids(expected).slice(0, 5));
+    for (const r of patched) {
+      const e = expected.find((x) => x.chunk.id === r.chunk.id)!;
+      assert.ok(Math.abs(r.score - e.score) < 0.05, `${r.chunk.id}: ${r.score} vs ${e.score}`);
+    }
+    assert.ok(patched.some((r) => r.chunk.defines.includes('rotateVectorQuarterTurn')), 'the new definition is found');
+    assert.deepEqual([...index.importsOf('src/main.ts')].sort(), [...fresh.importsOf('src/main.ts')].sort());
+    assert.deepEqual([...index.importersOf('src/lib/mod3.ts')].sort(), [...fresh.importersOf('src/lib/mod3.ts')].sort());
+    assert.ok(index.importsOf('src/main.ts').includes('src/lib/mod3.ts'));
+  });
+
+  it('reports which files changed since a version, or that it cannot know', async () => {
+    const index = await WorkspaceIndex.build(w.root, { encoding: 'o200k_base', workers: 0 });
+    const v = index.version();
+    assert.deepEqual(index.changedSince(v), []);
+    await index.updateFile('src/main.ts', 'export const a = 1;\n');
+    assert.deepEqual(index.changedSince(v), ['src/main.ts']);
+    assert.equal(index.changedSince(-5000), undefined);
+  });
+});
