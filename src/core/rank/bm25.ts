@@ -39,13 +39,17 @@ interface Built extends Bm25Index {
   version?: number;
   /** Chunks replaced since the full build (they score 0 and are not in byId). */
   dead: number;
+  /** Chunk count at the full build: growing past twice that rebuilds (bounded drift, amortised cost). */
+  builtSize: number;
+  /** Live ordinals per file, so a patch finds a file's old chunks without scanning every id. */
+  ordsByPath: Map<string, number[]>;
   avg: number;
 }
 
 /** Above this share of replaced chunks, a full rebuild is cheaper than patching. */
 const MAX_DEAD_SHARE = 0.1;
 /** Above this many changed files at once, rebuild. */
-const MAX_PATCH_FILES = 200;
+const MAX_PATCH_FILES = 5000;
 
 /**
  * The BM25 index of `index`. Built once; after an edit it is patched — the
@@ -80,8 +84,12 @@ function build(chunks: Chunk[], signature: string): Built {
   const byId = new Map<string, number>();
   const filesByDir = new Map<string, string[]>();
   const seenFiles = new Set<string>();
+  const ordsByPath = new Map<string, number[]>();
   chunks.forEach((c, i) => {
     byId.set(c.id, i);
+    const ords = ordsByPath.get(c.path);
+    if (ords) ords.push(i);
+    else ordsByPath.set(c.path, [i]);
     total += c.uses.length;
     for (const t of c.uses) {
       let l = lists.get(t);
@@ -110,6 +118,8 @@ function build(chunks: Chunk[], signature: string): Built {
     norm,
     filesByDir,
     dead: 0,
+    builtSize: n,
+    ordsByPath,
     avg,
     idf(term: string) {
       const df = postings.get(term)?.length ?? 0;
@@ -121,21 +131,19 @@ function build(chunks: Chunk[], signature: string): Built {
 
 /** Applies changed files to a built index in place; false when a rebuild is the better deal. */
 function patch(b: Built, index: IndexView, changed: readonly string[]): boolean {
+  const paths = new Set(changed);
   const fresh: Chunk[] = [];
-  let killed = 0;
-  for (const path of changed) {
-    for (const [id, ord] of b.byId) {
-      // byId is keyed `${path}#lines`: only this file's ids start with `${path}#`.
-      if (id.length > path.length && id.charCodeAt(path.length) === 35 && id.startsWith(path)) {
-        b.byId.delete(id);
-        b.norm[ord] = Infinity;
-        killed++;
-      }
-    }
-    fresh.push(...index.chunksOf(path));
+  for (const path of paths) fresh.push(...index.chunksOf(path));
+  if (b.chunks.length + fresh.length > 2 * Math.max(b.builtSize, 64)) return false;
+  const doomed: number[] = [];
+  for (const path of paths) doomed.push(...(b.ordsByPath.get(path) ?? []));
+  if ((b.dead + doomed.length) / Math.max(1, b.chunks.length + fresh.length) > MAX_DEAD_SHARE) return false;
+  for (const ord of doomed) {
+    b.byId.delete(b.chunks[ord].id);
+    b.norm[ord] = Infinity;
   }
-  if ((b.dead + killed) / Math.max(1, b.chunks.length + fresh.length) > MAX_DEAD_SHARE) return false;
-  b.dead += killed;
+  for (const path of paths) b.ordsByPath.delete(path);
+  b.dead += doomed.length;
   const start = b.chunks.length;
   const norm = new Float32Array(start + fresh.length);
   norm.set(b.norm);
@@ -144,6 +152,9 @@ function patch(b: Built, index: IndexView, changed: readonly string[]): boolean 
     const i = start + k;
     b.chunks.push(c);
     b.byId.set(c.id, i);
+    const ords = b.ordsByPath.get(c.path);
+    if (ords) ords.push(i);
+    else b.ordsByPath.set(c.path, [i]);
     norm[i] = BM25_K1 * (1 - BM25_B + (BM25_B * c.uses.length) / b.avg);
     for (const t of c.uses) {
       const l = added.get(t);
