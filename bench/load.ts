@@ -170,7 +170,7 @@ async function main(): Promise<void> {
   log(`  at the end: RSS ${(mu.rss / 2 ** 20).toFixed(0)} MiB, JS heap ${(mu.heapUsed / 2 ** 20).toFixed(0)} MiB, external+WASM ${((mu.external + mu.arrayBuffers) / 2 ** 20).toFixed(0)} MiB`);
   log(`  peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB (process.resourceUsage maxRSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB)  [target ≤ 1024 MiB]`);
   log(`  queries during indexing: ${queryTimes.length}, median ${(queryTimes.sort((a, b) => a - b)[Math.floor(queryTimes.length / 2)] ?? 0).toFixed(0)} ms, max ${Math.max(0, ...queryTimes).toFixed(0)} ms`);
-  for (const q of queryAnswers.slice(0, 3).concat(queryAnswers.length > 3 ? ['…', queryAnswers[queryAnswers.length - 1]] : [])) log(`    ${q}`);
+  for (const q of args.includes("--all-queries") ? queryAnswers : queryAnswers.slice(0, 3).concat(queryAnswers.length > 3 ? ["…", queryAnswers[queryAnswers.length - 1]] : [])) log(`    ${q}`);
   log(`load average at the end ${la()}`);
   await engine.dispose();
   rmSync(cacheDir, { recursive: true, force: true });

@@ -66,6 +66,8 @@ export type FileRecord = CachedFile;
 const YIELD_EVERY_MS = 12;
 /** How many recent file changes incremental consumers (BM25) can catch up on. */
 const CHANGE_LOG_LIMIT = 4096;
+/** During a refresh, how long queries may use an import graph that misses the newest files. */
+const STALE_GRAPH_MS = 15_000;
 
 interface ImportGraph {
   out: Map<string, string[]>;
@@ -82,6 +84,8 @@ export class WorkspaceIndex implements IndexView {
   /** Split lines of recently rendered files (packing slices the same files on every cursor move). */
   private readonly linesCache = new Map<string, { text: string; lines: string[] }>();
   private importGraph: ImportGraph | undefined;
+  private staleGraph: { graph: ImportGraph; at: number } | undefined;
+  private refreshing = false;
   private readonly changeLog: Array<{ version: number; path: string }> = [];
   private readonly chunkOptions: ChunkOptions;
   private readonly ignoreMatcher: IgnoreMatcher;
@@ -141,6 +145,15 @@ export class WorkspaceIndex implements IndexView {
    * mtime as in memory or in the persisted cache) are not read again.
    */
   async refresh(opts: RefreshOptions = {}): Promise<IndexStats> {
+    this.refreshing = true;
+    try {
+      return await this.refreshFiles(opts);
+    } finally {
+      this.refreshing = false;
+    }
+  }
+
+  private async refreshFiles(opts: RefreshOptions): Promise<IndexStats> {
     const started = performance.now();
     opts.onProgress?.({ phase: 'scan', done: 0, total: 0 });
     const scanning = scanWorkspace(this.root, {
@@ -358,14 +371,14 @@ export class WorkspaceIndex implements IndexView {
       }
     }
     if (replacing && this.importGraph) this.linkImports(this.importGraph, rec);
-    else this.importGraph = undefined;
+    else this.invalidateGraph();
     this.changed(rec.path);
   }
 
   private dropRecord(path: string): void {
     if (!this.records.has(path)) return;
     this.removeRecord(path);
-    this.importGraph = undefined; // a path left: other files' imports may resolve differently
+    this.invalidateGraph(); // a path left: other files' imports may resolve differently
     this.changed(path);
   }
 
@@ -419,11 +432,20 @@ export class WorkspaceIndex implements IndexView {
     }
   }
 
+  private invalidateGraph(): void {
+    if (this.importGraph) this.staleGraph = { graph: this.importGraph, at: Date.now() };
+    this.importGraph = undefined;
+  }
+
   private graph(): ImportGraph {
+    // While a refresh adds thousands of files, queries use the last graph for a
+    // while instead of re-resolving every import of the workspace each time.
+    if (!this.importGraph && this.refreshing && this.staleGraph && Date.now() - this.staleGraph.at < STALE_GRAPH_MS) return this.staleGraph.graph;
     if (!this.importGraph) {
       const g: ImportGraph = { out: new Map(), in: new Map(), names: new Map() };
       for (const rec of this.records.values()) this.linkImports(g, rec);
       this.importGraph = g;
+      this.staleGraph = undefined;
     }
     return this.importGraph;
   }
