@@ -11,7 +11,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { SyntaxChunker } from '../src/core/chunk/syntax';
 import { ContextEngine } from '../src/core/engine';
 import { WorkspaceIndex } from '../src/core/index/workspaceIndex';
-import { packChunks } from '../src/core/pack/packer';
+import { packChunks, packValue } from '../src/core/pack/packer';
 import { scanWorkspace } from '../src/core/scan/scanner';
 import { loadTokenizer } from '../src/core/tokens/tokenizer';
 import { emptySignals, type RankedChunk } from '../src/core/types';
@@ -106,7 +106,7 @@ function packerBench(): void {
     const tb = performance.now();
     let room = budget - 600;
     let baseRel = 0;
-    for (const r of ranked) if (r.chunk.tokens + 12 <= room) { room -= r.chunk.tokens + 12; baseRel += r.score; }
+    for (const r of ranked) if (r.chunk.tokens + 12 <= room) { room -= r.chunk.tokens + 12; baseRel += packValue(r.score); }
     const baseMs = performance.now() - tb;
     log(`2,000 candidates @ ${budget}: median ${ms(median(times))} (target ≤ 5 ms) · relevance ${rel.toFixed(2)} vs fixed-priority ${baseRel.toFixed(2)} (${ratio(rel, baseRel)} more) in ${ms(baseMs)}`);
   }

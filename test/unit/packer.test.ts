@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { knapsackExact, packChunks } from '../../src/core/pack/packer';
+import { knapsackExact, packChunks, packValue } from '../../src/core/pack/packer';
 import { fuzzRuns, makeChunk, ranked } from '../helpers/fakeIndex';
 
 const instance = fc.array(fc.record({ tokens: fc.integer({ min: 1, max: 400 }), score: fc.double({ min: 0, max: 1, noNaN: true }), file: fc.integer({ min: 0, max: 5 }), start: fc.integer({ min: 1, max: 300 }) }), { minLength: 0, maxLength: 40 });
@@ -89,7 +89,7 @@ describe('packer', () => {
         fc.integer({ min: 1, max: 8000 }),
         (items, budget) => {
           const list = items.map((x, i) => ranked(makeChunk(`f${i}.ts`, 1, 5, x.tokens, { hash: `h${i}` }), x.score)).sort((a, b) => b.score - a.score);
-          const opt = bruteForce(list.map((r) => r.chunk.tokens), list.map((r) => r.score), budget);
+          const opt = bruteForce(list.map((r) => r.chunk.tokens), list.map((r) => packValue(r.score)), budget);
           const got = packChunks({ ranked: list, budget, cursorTokens: 0 }).relevance;
           assert.ok(got <= opt + 1e-9);
           assert.ok(got >= opt / 2 - 1e-9, `got ${got}, optimum ${opt}`);

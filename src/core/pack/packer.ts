@@ -1,6 +1,6 @@
 // Chooses which ranked chunks go into the token budget. The cursor window is
 // always in, pinned chunks next, then a 0/1 knapsack over the rest: value =
-// relevance, weight = the tokens the chunk costs in the rendered prompt.
+// relevance² (packValue), weight = the tokens the chunk costs in the rendered prompt.
 //
 // Solver: greedy by value per token (skipping what does not fit), the best
 // single item, and an exact dynamic program over the densest candidates for the
@@ -32,8 +32,17 @@ export interface PackResult {
   selectedTokens: number;
   /** Tokens the selection costs including per-chunk overhead. */
   costTokens: number;
-  /** Sum of the selected chunks' scores. */
+  /** What the knapsack maximised: the sum of packValue(score) over selected chunks. */
   relevance: number;
+}
+
+/**
+ * What a chunk is worth to the knapsack: its relevance squared, so a few likely
+ * chunks beat many marginal ones of the same total score. Chosen on the eval's
+ * tune split (gold in a 2k budget 85.3% → 87.0%; report split numbers in the README).
+ */
+export function packValue(score: number): number {
+  return score * score;
 }
 
 /** Candidates considered by the exact refinement, and its capacity. */
@@ -156,7 +165,7 @@ export function packChunks(input: PackInput): PackResult {
 
   const capacity = available - used;
   const weights = pool.map((r) => cost(r.chunk));
-  const values = pool.map((r) => r.score);
+  const values = pool.map((r) => packValue(r.score));
   const density = (i: number) => values[i] / Math.max(1, weights[i]);
   const order = pool.map((_, i) => i).sort((a, b) => density(b) - density(a) || a - b);
 
@@ -189,7 +198,7 @@ export function packChunks(input: PackInput): PackResult {
     if (selected) {
       selectedTokens += r.chunk.tokens;
       costTokens += cost(r.chunk);
-      relevance += r.score;
+      relevance += packValue(r.score);
     }
     return { ranked: r, selected, reason };
   });

@@ -6,7 +6,7 @@
 // (a stable prefix for provider prompt caches).
 import type { Tokenizer } from '../tokens/tokenizer';
 import type { Chunk, CursorWindow } from '../types';
-import { packChunks, type PackInput, type PackResult } from './packer';
+import { packChunks, packValue, type PackInput, type PackResult } from './packer';
 
 export type PromptFormat = 'markdown' | 'xml' | 'json';
 export const PROMPT_FORMATS: readonly PromptFormat[] = ['markdown', 'xml', 'json'];
@@ -168,11 +168,12 @@ export function packAndRender(
     if (tokens <= input.budget) return { pack, blocks, text, tokens };
     const victims = pack.items.filter((i) => i.reason === 'selected');
     if (victims.length === 0) return { pack, blocks, text, tokens }; // cursor and pins alone exceed the budget
-    const worst = victims.reduce((a, b) => (a.ranked.score / Math.max(1, a.ranked.chunk.tokens) <= b.ranked.score / Math.max(1, b.ranked.chunk.tokens) ? a : b));
+    const density = (i: (typeof victims)[number]) => packValue(i.ranked.score) / Math.max(1, i.ranked.chunk.tokens);
+    const worst = victims.reduce((a, b) => (density(a) <= density(b) ? a : b));
     worst.selected = false;
     worst.reason = 'over budget';
     pack.selectedTokens -= worst.ranked.chunk.tokens;
     pack.costTokens -= worst.ranked.chunk.tokens + overheadTokens(worst.ranked.chunk);
-    pack.relevance -= worst.ranked.score;
+    pack.relevance -= packValue(worst.ranked.score);
   }
 }
