@@ -302,9 +302,13 @@ export class Controller implements vscode.Disposable {
 
   private currentSignals(t: Target): EditorSignals {
     const state = this.context.workspaceState;
+    const seen = this.signals.snapshot();
     return {
       ...emptySignals(),
-      ...this.signals.snapshot(),
+      ...seen,
+      // The file under the cursor is the query, not a recently viewed neighbour
+      // (this is also what the CLI sees for the same position: --open / --recent only).
+      recentViews: seen.recentViews.filter((p) => p !== t.path),
       pinned: state.get<string[]>(`pinned:${t.folderEngine.root}`, []),
       excluded: state.get<string[]>(`excluded:${t.folderEngine.root}`, []),
     };

@@ -43,7 +43,8 @@ interface Built extends Bm25Index {
   builtSize: number;
   /** Live ordinals per file, so a patch finds a file's old chunks without scanning every id. */
   ordsByPath: Map<string, number[]>;
-  avg: number;
+  /** Sum of `uses` lengths over live chunks (for the average length). */
+  totalUses: number;
 }
 
 /** Above this share of replaced chunks, a full rebuild is cheaper than patching. */
@@ -120,10 +121,12 @@ function build(chunks: Chunk[], signature: string): Built {
     dead: 0,
     builtSize: n,
     ordsByPath,
-    avg,
+    totalUses: total,
     idf(term: string) {
+      // Postings hold live chunks only, and n counts live chunks: a patched index scores like a fresh one.
+      const live = built.chunks.length - built.dead;
       const df = postings.get(term)?.length ?? 0;
-      return Math.log(1 + (built.chunks.length - df + 0.5) / (df + 0.5));
+      return Math.log(1 + (live - df + 0.5) / (df + 0.5));
     },
   };
   return built;
@@ -138,24 +141,28 @@ function patch(b: Built, index: IndexView, changed: readonly string[]): boolean 
   const doomed: number[] = [];
   for (const path of paths) doomed.push(...(b.ordsByPath.get(path) ?? []));
   if ((b.dead + doomed.length) / Math.max(1, b.chunks.length + fresh.length) > MAX_DEAD_SHARE) return false;
+  // Old chunks leave the postings, the id map and the length statistics entirely.
+  const gone = new Set<string>();
+  const goneMask = new Uint8Array(b.chunks.length);
   for (const ord of doomed) {
-    b.byId.delete(b.chunks[ord].id);
-    b.norm[ord] = Infinity;
+    const c = b.chunks[ord];
+    b.byId.delete(c.id);
+    b.totalUses -= c.uses.length;
+    goneMask[ord] = 1;
+    for (const t of c.uses) gone.add(t);
   }
   for (const path of paths) b.ordsByPath.delete(path);
   b.dead += doomed.length;
   const start = b.chunks.length;
-  const norm = new Float32Array(start + fresh.length);
-  norm.set(b.norm);
   const added = new Map<string, number[]>();
   fresh.forEach((c, k) => {
     const i = start + k;
     b.chunks.push(c);
     b.byId.set(c.id, i);
+    b.totalUses += c.uses.length;
     const ords = b.ordsByPath.get(c.path);
     if (ords) ords.push(i);
     else b.ordsByPath.set(c.path, [i]);
-    norm[i] = BM25_K1 * (1 - BM25_B + (BM25_B * c.uses.length) / b.avg);
     for (const t of c.uses) {
       const l = added.get(t);
       if (l) l.push(i);
@@ -167,13 +174,23 @@ function patch(b: Built, index: IndexView, changed: readonly string[]): boolean 
     else if (!files.includes(c.path)) files.push(c.path);
   });
   // One copy per term touched, not per chunk.
-  for (const [t, ords] of added) {
-    const old = b.postings.get(t);
-    const grown = new Int32Array((old?.length ?? 0) + ords.length);
-    if (old) grown.set(old);
-    grown.set(ords, old?.length ?? 0);
-    b.postings.set(t, grown);
+  for (const t of new Set([...gone, ...added.keys()])) {
+    const old = b.postings.get(t) ?? new Int32Array(0);
+    const kept = gone.has(t) ? old.filter((o) => goneMask[o] === 0) : old;
+    const more = added.get(t) ?? [];
+    const next = new Int32Array(kept.length + more.length);
+    next.set(kept);
+    next.set(more, kept.length);
+    if (next.length) b.postings.set(t, next);
+    else b.postings.delete(t);
   }
+  // Lengths are normalised by the live average, exactly as a fresh build would.
+  const live = b.chunks.length - b.dead;
+  const avg = live ? b.totalUses / live || 1 : 1;
+  const norm = new Float32Array(b.chunks.length);
+  const isDead = new Uint8Array(b.chunks.length).fill(1);
+  for (const ords of b.ordsByPath.values()) for (const o of ords) isDead[o] = 0;
+  b.chunks.forEach((c, i) => (norm[i] = isDead[i] ? Infinity : BM25_K1 * (1 - BM25_B + (BM25_B * c.uses.length) / avg)));
   (b as { norm: Float32Array }).norm = norm;
   return true;
 }
