@@ -143,7 +143,7 @@ async function statusBarBench(corpus: string): Promise<void> {
     statusView(report, { warnAt: 0.8, errorAt: 1 });
     editTimes.push(performance.now() - t);
   }
-  log(`edit → re-index file → text: median ${ms(median(editTimes))}, p95 ${ms(p95(editTimes))} (a full rebuild of ranking state took ≈350 ms here before it was made incremental)`);
+  log(`edit → re-index file → text: median ${ms(median(editTimes))}, p95 ${ms(p95(editTimes))}`);
   await engine.dispose();
 }
 
