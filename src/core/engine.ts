@@ -104,7 +104,8 @@ export function budgetFor(settings: EngineSettings, contextLimit: number): { bud
 export class ContextEngine {
   settings: EngineSettings;
   private profiles: ResolvedProfiles;
-  private thisCpu: HardwareProfile | undefined;
+  /** The ranker once its session exists (for `rankerDevice`; queries await `ranker`). */
+  private rankerReady: Ranker | undefined;
 
   private constructor(
     readonly root: string,
@@ -112,7 +113,8 @@ export class ContextEngine {
     profiles: ResolvedProfiles,
     readonly index: WorkspaceIndex,
     private readonly ranker: Promise<Ranker>,
-    private readonly log: (msg: string) => void,
+    /** The measured `this-cpu` profile, when that hardware was chosen at open. */
+    private readonly thisCpu: HardwareProfile | undefined,
   ) {
     void ranker.then((r) => (this.rankerReady = r), () => undefined);
     this.settings = settings;
@@ -132,12 +134,8 @@ export class ContextEngine {
     // The ranker's ONNX session is created on ONNX Runtime's threads while the index loads (never rejects).
     const ranker = Ranker.create({ device: opts.ranker?.device ?? 'auto', userModelPath: opts.ranker?.userModelPath, log });
     const index = await WorkspaceIndex.create(opts.root, { ...opts.index, syntax, encoding: profiles.encoding });
-    const engine = new ContextEngine(opts.root, settings, profiles, index, ranker, log);
-    engine.thisCpu = thisCpu;
-    return engine;
+    return new ContextEngine(opts.root, settings, profiles, index, ranker, thisCpu);
   }
-
-  private rankerReady: Ranker | undefined;
 
   /** Where the ranker runs ('cpu', 'webgpu', 'stage1', ...), or 'starting' while its session is created. */
   get rankerDevice(): string {
