@@ -8,8 +8,12 @@ import { basename, join } from 'node:path';
 import type { ChunkOptions } from '../chunk/chunker';
 import type { Chunk } from '../types';
 
-/** 2: a chunk's `uses` is stored as one space-separated string (parses several times faster than an array). */
-export const INDEX_CACHE_VERSION = 2;
+/**
+ * 3: identifier subtokens are stored once in `terms`; a chunk's `uses` is a
+ * space-separated list of term numbers (parses fast, and loads into one shared
+ * string per term instead of one per occurrence).
+ */
+export const INDEX_CACHE_VERSION = 3;
 const FORMAT = 'context-budget-index';
 
 export interface CachedFile {
@@ -24,6 +28,7 @@ export interface CachedFile {
 }
 
 interface CacheFile {
+  terms: string[];
   format: typeof FORMAT;
   version: number;
   root: string;
@@ -73,11 +78,23 @@ export function loadIndexCache(cacheDir: string, root: string, encoding: string,
     const data = JSON.parse(raw) as Partial<CacheFile>;
     if (data.format !== FORMAT || data.version !== INDEX_CACHE_VERSION || data.root !== root || data.encoding !== encoding) return undefined;
     if (JSON.stringify(data.chunkOptions) !== JSON.stringify(chunkOptions)) return undefined;
-    if (!Array.isArray(data.files)) return undefined;
+    if (!Array.isArray(data.files) || !isStrArr(data.terms)) return undefined;
+    const terms = data.terms;
     const files = new Map<string, CachedFile>();
     for (const f of data.files) {
       if (!validFile(f)) return undefined; // one bad record taints the whole file
-      for (const c of f.chunks) c.uses = (c.uses as unknown as string) === '' ? [] : (c.uses as unknown as string).split(' ');
+      for (const c of f.chunks) {
+        const coded = c.uses as unknown as string;
+        const uses: string[] = [];
+        if (coded !== '') {
+          for (const n of coded.split(' ')) {
+            const term = terms[Number(n)];
+            if (term === undefined || !/^\d+$/.test(n)) return undefined;
+            uses.push(term);
+          }
+        }
+        c.uses = uses;
+      }
       files.set(f.path, f);
     }
     return { files };
@@ -89,8 +106,18 @@ export function loadIndexCache(cacheDir: string, root: string, encoding: string,
 export function saveIndexCache(cacheDir: string, root: string, encoding: string, chunkOptions: ChunkOptions, files: Iterable<CachedFile>): void {
   const target = indexCachePath(cacheDir, root, encoding);
   const tmp = `${target}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  const stored = [...files].map((f) => ({ ...f, chunks: f.chunks.map((c) => ({ ...c, uses: c.uses.join(' ') })) }));
-  const data = { format: FORMAT, version: INDEX_CACHE_VERSION, root, encoding, chunkOptions, files: stored };
+  const numbers = new Map<string, number>();
+  const terms: string[] = [];
+  const code = (t: string) => {
+    let n = numbers.get(t);
+    if (n === undefined) {
+      numbers.set(t, (n = terms.length));
+      terms.push(t);
+    }
+    return n;
+  };
+  const stored = [...files].map((f) => ({ ...f, chunks: f.chunks.map((c) => ({ ...c, uses: c.uses.map(code).join(' ') })) }));
+  const data = { format: FORMAT, version: INDEX_CACHE_VERSION, root, encoding, chunkOptions, terms, files: stored };
   try {
     mkdirSync(cacheDir, { recursive: true });
     writeFileSync(tmp, JSON.stringify(data));

@@ -176,7 +176,7 @@ export class WorkspaceIndex implements IndexView {
       const known = this.records.get(file.path) ?? cached?.files.get(file.path);
       if (known && known.size === file.size && known.mtimeMs === file.mtimeMs) {
         if (!this.records.has(file.path)) {
-          this.putRecord({ ...known });
+          this.putRecord({ ...known }, true); // from the cache: its terms are already shared strings
           filesFromCache++;
         }
       } else {
@@ -350,7 +350,8 @@ export class WorkspaceIndex implements IndexView {
     return s;
   }
 
-  private putRecord(rec: FileRecord): void {
+  /** `sharedTerms`: the record's `uses` strings are already one object per term (loaded from the cache's term table). */
+  private putRecord(rec: FileRecord, sharedTerms = false): void {
     // Re-indexing a known file leaves the set of paths, and so every other file's
     // import resolution, unchanged: only this file's edges move.
     const replacing = this.records.has(rec.path);
@@ -358,7 +359,7 @@ export class WorkspaceIndex implements IndexView {
     for (const c of rec.chunks) {
       c.path = rec.path;
       c.language = this.intern(c.language);
-      for (let i = 0; i < c.uses.length; i++) c.uses[i] = this.intern(c.uses[i]);
+      if (!sharedTerms) for (let i = 0; i < c.uses.length; i++) c.uses[i] = this.intern(c.uses[i]);
       for (let i = 0; i < c.defines.length; i++) c.defines[i] = this.intern(c.defines[i]);
     }
     this.records.set(rec.path, rec);
