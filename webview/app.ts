@@ -8,7 +8,7 @@ import { budgetBar, budgetLevel, keyStepTokens, liveSender, sliderToTokens, SLID
 import type { SegmentKey } from './budgetBar';
 import { isExcluded, rowSignature, sendOrder, sourceLabels } from './chunks';
 import { h, icon, reconcileChildren, setAttr, setHidden, setText, toggleClass } from './dom';
-import { formatBudget, formatBytes, formatFlops, formatInt, formatLocation, formatPercent, formatRate, formatScore, formatSeconds, formatTokens, formatUsd, splitPath } from './format';
+import { formatBudget, formatBytes, formatFlops, formatInt, formatLocation, formatPercent, formatRate, formatScore, formatSeconds, formatTokens, formatUsd, splitPath } from '../src/core/format';
 import { buildPlotSvg, hasPlotData, METRIC_LABELS, METRIC_SHORT } from './plot';
 import { button, dropdown, progressRing, setButtonDisabled } from './toolkit';
 import type { Dropdown } from './toolkit';

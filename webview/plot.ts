@@ -3,7 +3,7 @@
 // prompt and the budget marked, a legend and axis labels. No inline styles (the
 // CSP forbids them): colours come from classes styled in panel.css with theme variables.
 import type { CostCurvePoint, CostCurves, PlotMetric } from '../src/shared/protocol';
-import { formatBudget, formatBytes, formatFlops, formatSeconds, formatTokens, formatUsd } from './format';
+import { formatBudget, formatBytes, formatFlops, formatSeconds, formatTokens, formatUsd } from '../src/core/format';
 
 export interface PlotOptions {
   width?: number;

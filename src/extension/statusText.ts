@@ -1,6 +1,6 @@
 // What the status bar item says. Pure: the text, tooltip markdown and severity
 // come from a report, so they are tested without VS Code.
-import { formatBytes, formatFlops, formatSeconds, formatTokens, formatUsd } from '../core/format';
+import { formatBytes, formatFlops, formatSeconds, formatPrice, formatTokens } from '../core/format';
 import type { ContextReport } from '../core/report';
 
 export type Severity = 'normal' | 'warning' | 'error';
@@ -26,7 +26,7 @@ export function statusView(r: ContextReport, thresholds: { warnAt: number; error
   const used = r.totals.promptTokens;
   const parts = [`$(symbol-ruler) ${formatTokens(used)} / ${formatTokens(r.budget)}`];
   if (c.attentionShare !== null) parts.push(`${Math.round(c.attentionShare * 100)}% attn`);
-  parts.push(formatUsd(c.priceUsd));
+  parts.push(formatPrice(c.priceUsd));
   const s = r.budgetSplit;
   const lines = [
     `**Context Budget** — ${escapeMd(r.modelName)} (\`${r.encoding}\`) on ${escapeMd(r.hardware)}`,
@@ -45,15 +45,15 @@ export function statusView(r: ContextReport, thresholds: { warnAt: number; error
     lines.push(
       `Attention ${formatFlops(c.attentionFlops)} (${((c.attentionShare ?? 0) * 100).toFixed(1)}% of ${formatFlops(c.totalFlops)}) · KV cache ${formatBytes(c.kvCacheBytes)}`,
       '',
-      `Time to first token ≈ ${formatSeconds(c.ttftSeconds)} · decode ≈ ${c.decodeTokensPerSecond?.toFixed(0) ?? '–'} tok/s · ${formatUsd(c.priceUsd)}`,
+      `Time to first token ≈ ${formatSeconds(c.ttftSeconds)} · decode ≈ ${c.decodeTokensPerSecond?.toFixed(0) ?? '–'} tok/s · ${formatPrice(c.priceUsd)}`,
     );
   } else {
-    lines.push(`Price ${formatUsd(c.priceUsd)} for ${c.inputTokens.toLocaleString('en-US')} in + ${c.outputTokens.toLocaleString('en-US')} out. Architecture not public: no FLOPs or latency.`);
+    lines.push(`Price ${formatPrice(c.priceUsd)} for ${c.inputTokens.toLocaleString('en-US')} in + ${c.outputTokens.toLocaleString('en-US')} out. Architecture not public: no FLOPs or latency.`);
   }
   lines.push('', `Ranker: ${r.device}${r.rankerNote ? ` — ${escapeMd(r.rankerNote)}` : ''}`, '', 'Click to open the budget panel.');
   const ariaLabel =
     `Context Budget: prompt ${used} of ${r.budget} tokens, cursor window ${r.cursor.tokens} tokens (lines ${r.cursor.startLine} to ${r.cursor.endLine})` +
-    `${c.attentionShare !== null ? `, attention ${Math.round(c.attentionShare * 100)} percent of prefill` : ''}${c.priceUsd !== null ? `, ${formatUsd(c.priceUsd)}` : ''}`;
+    `${c.attentionShare !== null ? `, attention ${Math.round(c.attentionShare * 100)} percent of prefill` : ''}${c.priceUsd !== null ? `, ${formatPrice(c.priceUsd)}` : ''}`;
   return { text: parts.join(' · '), ariaLabel, tooltip: lines.join('\n'), severity: statusSeverity(used, r.budget, thresholds.warnAt, thresholds.errorAt) };
 }
 

@@ -144,7 +144,7 @@ export function numbersIn(text) {
 }
 const shows = (text, n) => numbersIn(text).some((r) => n >= r.lo && n <= r.hi);
 
-/** `path:12–40`, as webview/format.ts formatLocation renders it. */
+/** `path:12–40`, as src/core/format.ts formatLocation renders it. */
 const location = (p, a, b) => (a === b ? `${p}:${a}` : `${p}:${a}–${b}`);
 
 function contributedCommand(id) {

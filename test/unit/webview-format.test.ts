@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { formatBudget, formatBytes, formatFlops, formatInt, formatLocation, formatPercent, formatRate, formatScore, formatSeconds, formatTokens, formatUsd, splitPath } from '../../webview/format';
+import { formatBudget, formatBytes, formatFlops, formatInt, formatLocation, formatPercent, formatPrice, formatRate, formatScore, formatSeconds, formatTokens, formatUsd, splitPath } from '../../src/core/format';
 
 describe('webview format', () => {
   it('tokens', () => {
@@ -102,5 +102,12 @@ describe('webview format', () => {
       }),
       { numRuns: Number(process.env.CONTEXT_BUDGET_FUZZ_RUNS ?? 300) },
     );
+  });
+});
+
+describe('formatPrice', () => {
+  it('reads as money even when the price is unknown', () => {
+    assert.equal(formatPrice(null), '$–');
+    assert.equal(formatPrice(0.0076), formatUsd(0.0076));
   });
 });

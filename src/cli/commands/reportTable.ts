@@ -1,7 +1,7 @@
 // The human-readable report: one screen that says what goes in, what stays out and what it costs.
 import type { IndexStats } from '../../core/index/workspaceIndex';
 import type { ContextReport, ReportItem } from '../../core/report';
-import { formatBytes, formatFlops, formatSeconds, formatTokens, formatUsd } from '../../core/format';
+import { formatBytes, formatFlops, formatSeconds, formatPrice, formatTokens } from '../../core/format';
 
 function pad(s: string, n: number): string {
   return s.length >= n ? s : s + ' '.repeat(n - s.length);
@@ -34,10 +34,10 @@ export function formatReport(r: ContextReport, stats?: IndexStats, maxDropped = 
   if (c.architectureKnown) {
     out.push(
       `Cost   ${formatFlops(c.totalFlops)} prefill (attention ${formatFlops(c.attentionFlops)}, ${((c.attentionShare ?? 0) * 100).toFixed(1)}%) · KV cache ${formatBytes(c.kvCacheBytes)}` +
-        ` · TTFT ${formatSeconds(c.ttftSeconds)} · ${c.decodeTokensPerSecond?.toFixed(0) ?? '?'} tok/s · ${formatUsd(c.priceUsd)}`,
+        ` · TTFT ${formatSeconds(c.ttftSeconds)} · ${c.decodeTokensPerSecond?.toFixed(0) ?? '?'} tok/s · ${formatPrice(c.priceUsd)}`,
     );
   } else {
-    out.push(`Cost   ${formatUsd(c.priceUsd)} for ${formatTokens(c.inputTokens)} in + ${formatTokens(c.outputTokens)} out (architecture not public: no FLOPs, KV cache or latency estimates)`);
+    out.push(`Cost   ${formatPrice(c.priceUsd)} for ${formatTokens(c.inputTokens)} in + ${formatTokens(c.outputTokens)} out (architecture not public: no FLOPs, KV cache or latency estimates)`);
   }
   const selected = r.items.filter((i) => i.selected);
   const dropped = r.items.filter((i) => !i.selected);
