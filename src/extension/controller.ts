@@ -4,9 +4,10 @@
 // every recompute carries a generation number and an AbortController, and a
 // result for an older cursor position is dropped.
 import { realpathSync, rmSync } from 'node:fs';
-import { posix, relative, sep } from 'node:path';
+import { posix, sep } from 'node:path';
 import * as vscode from 'vscode';
 import { setAssetsDir } from '../core/assets';
+import { relativePath } from '../core/scan/scanner';
 import { ContextEngine, type ComputedContext } from '../core/engine';
 import { emptySignals, type EditorSignals } from '../core/types';
 import type { PromptFormat } from '../core/pack/render';
@@ -267,7 +268,7 @@ export class Controller implements vscode.Disposable {
   private keyOf(doc: vscode.TextDocument): string {
     const folder = doc.uri.scheme === 'file' ? vscode.workspace.getWorkspaceFolder(doc.uri) : undefined;
     if (!folder) return doc.uri.scheme === 'file' ? posix.basename(doc.uri.path) : doc.uri.toString();
-    return relative(folder.uri.fsPath, doc.uri.fsPath).split(sep).join('/');
+    return relativePath(folder.uri.fsPath, doc.uri.fsPath);
   }
 
   /**
@@ -412,7 +413,7 @@ export class Controller implements vscode.Disposable {
     if (!folder) return;
     const fe = this.engines.get(folder.uri.toString());
     if (!fe || fe.indexing) return; // the running full refresh will see it
-    const key = relative(folder.uri.fsPath, uri.fsPath).split(sep).join('/');
+    const key = relativePath(folder.uri.fsPath, uri.fsPath);
     void fe.engine.then(async (engine) => {
       if (posix.basename(key) === '.gitignore') {
         engine.index.ignoreRulesChanged(posix.dirname(key) === '.' ? '' : posix.dirname(key));
@@ -430,7 +431,7 @@ export class Controller implements vscode.Disposable {
   private onRename(from: vscode.Uri, to: vscode.Uri): void {
     const folder = vscode.workspace.getWorkspaceFolder(to);
     if (!folder) return;
-    const rel = (u: vscode.Uri) => relative(folder.uri.fsPath, u.fsPath).split(sep).join('/');
+    const rel = (u: vscode.Uri) => relativePath(folder.uri.fsPath, u.fsPath);
     this.signals.renamed(rel(from), rel(to));
     const fe = this.engines.get(folder.uri.toString());
     void fe?.engine.then((engine) => engine.index.renameFile(rel(from), rel(to)), () => undefined);
@@ -443,7 +444,7 @@ export class Controller implements vscode.Disposable {
         const input = tab.input;
         if (input instanceof vscode.TabInputText && input.uri.scheme === 'file') {
           const folder = vscode.workspace.getWorkspaceFolder(input.uri);
-          if (folder) paths.push(relative(folder.uri.fsPath, input.uri.fsPath).split(sep).join('/'));
+          if (folder) paths.push(relativePath(folder.uri.fsPath, input.uri.fsPath));
         }
       }
     }
@@ -656,7 +657,7 @@ export class Controller implements vscode.Disposable {
       void vscode.window.showInformationMessage('Context Budget: pick a file inside the workspace.');
       return;
     }
-    const rel = relative(folder.uri.fsPath, target.fsPath).split(sep).join('/');
+    const rel = relativePath(folder.uri.fsPath, target.fsPath);
     const key = `excluded:${folder.uri.fsPath}`;
     const list = this.context.workspaceState.get<string[]>(key, []);
     if (!list.includes(rel)) await this.context.workspaceState.update(key, [...list, rel]);

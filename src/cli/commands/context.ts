@@ -1,10 +1,11 @@
 // The commands that need an index and a cursor: report, rank, pack, index.
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { splitLines } from '../../core/chunk/chunker';
 import { ContextEngine, EngineError, type ComputedContext } from '../../core/engine';
 import type { IndexProgress } from '../../core/index/workspaceIndex';
+import { relativePath } from '../../core/scan/scanner';
 import { PROMPT_FORMATS, type PromptFormat } from '../../core/pack/render';
 import type { ContextReport } from '../../core/report';
 import type { EditorSignals } from '../../core/types';
@@ -112,9 +113,9 @@ function rootOf(values: Values): string {
 /** A path from the command line, relative to the root, `/`-separated; errors when outside the root. */
 export function relativeToRoot(root: string, file: string): string {
   const abs = isAbsolute(file) ? file : resolve(root, file);
-  const rel = relative(root, abs);
+  const rel = relativePath(root, abs);
   if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) throw new UsageError(`file '${file}' is outside the root ${root}`);
-  return rel.split(sep).join('/');
+  return rel;
 }
 
 async function openEngine(values: Values, io: CliIO): Promise<ContextEngine> {
