@@ -136,12 +136,14 @@ export async function scanWorkspace(root: string, opts: ScanOptions = {}): Promi
     }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const relOf = (e: Dirent) => (relDir ? `${relDir}/${e.name}` : e.name);
+    const rules = [baseLayer, ...layers];
     // Stat this folder's plain files together (the file system answers them in parallel).
     const fileStats = new Map<string, Promise<Stats | undefined>>();
+    const ignoredFiles = new Set<string>();
     for (const e of entries) {
-      if (e.isFile() && !isIgnored([baseLayer, ...layers], toPosix(relOf(e)), false)) {
-        fileStats.set(e.name, fsp.stat(join(absDir, e.name)).catch(() => undefined));
-      }
+      if (!e.isFile()) continue;
+      if (isIgnored(rules, toPosix(relOf(e)), false)) ignoredFiles.add(e.name);
+      else fileStats.set(e.name, fsp.stat(join(absDir, e.name)).catch(() => undefined));
     }
     for (const entry of entries) {
       if (opts.signal?.aborted) return;
@@ -173,7 +175,8 @@ export async function scanWorkspace(root: string, opts: ScanOptions = {}): Promi
           continue;
         }
       }
-      if (isIgnored([baseLayer, ...layers], toPosix(rel), isDir)) {
+      // Plain files were checked above, with their stat; links and folders are checked here.
+      if (entry.isFile() ? ignoredFiles.has(entry.name) : isIgnored(rules, toPosix(rel), isDir)) {
         countSkip(skipped, 'ignored');
         continue;
       }
