@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import type { TokenCache } from '../tokens/tokenCache';
 import type { Chunk, ChunkKind } from '../types';
-import { identifiersIn, subtokenSet } from './identifiers';
+import { subtokenSet } from './identifiers';
 import { lineWindows } from './lineWindows';
 
 export interface ChunkSpanLike {
@@ -95,5 +95,3 @@ export function chunkFile(
   return chunks;
 }
 
-/** Whole identifiers used in a text (for symbol lookups). */
-export { identifiersIn };

@@ -2,7 +2,7 @@
 // table (name → defining chunks) and the import graph. Built once (warm from
 // the persisted cache when possible), then kept current file by file.
 import { closeSync, constants as fsc, fstatSync, openSync, readFileSync } from 'node:fs';
-import { join, posix } from 'node:path';
+import { join } from 'node:path';
 import { DEFAULT_CHUNK_OPTIONS, splitLines, type ChunkOptions, type SyntaxLike } from '../chunk/chunker';
 import { decodeSource, readSource } from '../scan/readSource';
 import { countSkip, IgnoreMatcher, scanWorkspace, type ScannedFile } from '../scan/scanner';
@@ -530,10 +530,6 @@ export class WorkspaceIndex implements IndexView {
     return cached.lines.slice(startLine - 1, endLine).join('\n');
   }
 
-  /** Same-folder files of `path`. */
-  siblingsOf(path: string): string[] {
-    return [...this.lookup.inDir(posix.dirname(path))].filter((p) => p !== path);
-  }
 }
 
 /**

@@ -29,11 +29,6 @@ export class TokenCache {
     this.counts.set(hash, tokens);
   }
 
-  /** Drops entries not in `live` (called after big re-indexes to bound memory). */
-  retain(live: Set<string>): void {
-    for (const h of this.counts.keys()) if (!live.has(h)) this.counts.delete(h);
-  }
-
   get size(): number {
     return this.counts.size;
   }

@@ -108,12 +108,3 @@ export function splitLongRuns(text: string): string[] | undefined {
   parts.push(text.slice(from));
   return parts;
 }
-
-/** Frees encoders no longer needed (tiktoken's WASM memory is not garbage-collected). */
-export function freeTokenizer(encoding: EncodingName): void {
-  const enc = encoders.get(encoding);
-  if (enc) {
-    enc.free();
-    encoders.delete(encoding);
-  }
-}
