@@ -10,6 +10,8 @@ import { emptyPanelState, type CandidateWindowRow, type CostCurves, type PanelMe
 
 export const PACKED_WINDOW_BUDGETS = [2048, 4096, 8192, 16384, 32768];
 
+const windowsCache = new WeakMap<ComputedContext, CandidateWindowRow[]>();
+
 export interface PanelInputs {
   engine: ContextEngine | undefined;
   computed: ComputedContext | undefined;
@@ -122,7 +124,12 @@ export function buildPanelState(inp: PanelInputs, userModels?: unknown, userHard
     state.budget.tokens = computed.report.budget;
     state.ranker = { device: computed.report.device, note: computed.report.rankerNote };
     state.curves = costCurves(engine, computed.report.totals.promptTokens, computed.report.budget);
-    state.windows = inp.withWindows ? candidateWindows(engine, computed, inp.signals) : [];
+    if (inp.withWindows) {
+      // Five re-packs and exact counts: done once per computed context, not on every panel message.
+      let rows = windowsCache.get(computed);
+      if (!rows) windowsCache.set(computed, (rows = candidateWindows(engine, computed, inp.signals)));
+      state.windows = rows;
+    }
   }
   return state;
 }
