@@ -26,8 +26,40 @@ export function assembleCorpus(repoRoot: string, minFiles = 5000, minBytes = 50e
   const src = join(repoRoot, 'node_modules');
   let files = 0;
   let bytes = 0;
-  const walk = (d: string): void => {
-    if (files >= minFiles && bytes >= minBytes) return;
+  walkSources(src, (p, name, size) => {
+    if (EXTS.some((e) => name.endsWith(e)) && !name.endsWith('.min.js') && size <= 1024 * 1024 && size > 0) {
+      // Folder names the indexer skips by default (dist, build, lib's node_modules...) get a suffix,
+      // so the corpus is indexed as the source it is.
+      const rel = relative(src, p)
+        .split(/[\\/]/)
+        .map((seg, i, all) => (i < all.length - 1 && SKIPPED_DIRS.has(seg) ? `${seg}-src` : seg))
+        .join('/');
+      const out = join(dir, rel);
+      mkdirSync(dirname(out), { recursive: true });
+      copyFileSync(p, out);
+      files++;
+      bytes += size;
+    }
+    return files < minFiles || bytes < minBytes;
+  }, { skipDirs: ['.bin', 'corpus'] });
+  writeFileSync(stamp, JSON.stringify({ dir, files, bytes }));
+  return { dir, files, bytes };
+}
+
+/**
+ * Walks `root` in sorted (deterministic) order, calling `visit` for each file
+ * until it returns false. Skips the `skipDirs` folders and whatever cannot be read.
+ */
+export function walkSources(
+  root: string,
+  visit: (path: string, name: string, size: number) => boolean,
+  opts: { maxDepth?: number; skipDirs?: readonly string[] } = {},
+): void {
+  const maxDepth = opts.maxDepth ?? Infinity;
+  const skipDirs = new Set(opts.skipDirs ?? []);
+  let going = true;
+  const walk = (d: string, depth: number): void => {
+    if (depth > maxDepth) return;
     let names: string[];
     try {
       names = readdirSync(d).sort();
@@ -35,7 +67,7 @@ export function assembleCorpus(repoRoot: string, minFiles = 5000, minBytes = 50e
       return;
     }
     for (const name of names) {
-      if (files >= minFiles && bytes >= minBytes) return;
+      if (!going) return;
       const p = join(d, name);
       let st;
       try {
@@ -44,24 +76,11 @@ export function assembleCorpus(repoRoot: string, minFiles = 5000, minBytes = 50e
         continue;
       }
       if (st.isDirectory()) {
-        if (name === '.bin' || name === 'corpus') continue;
-        walk(p);
-      } else if (st.isFile() && EXTS.some((e) => name.endsWith(e)) && !name.endsWith('.min.js') && st.size <= 1024 * 1024 && st.size > 0) {
-        // Folder names the indexer skips by default (dist, build, lib's node_modules...) get a suffix,
-        // so the corpus is indexed as the source it is.
-        const rel = relative(src, p)
-          .split(/[\\/]/)
-          .map((seg, i, all) => (i < all.length - 1 && SKIPPED_DIRS.has(seg) ? `${seg}-src` : seg))
-          .join('/');
-        const out = join(dir, rel);
-        mkdirSync(dirname(out), { recursive: true });
-        copyFileSync(p, out);
-        files++;
-        bytes += st.size;
+        if (!skipDirs.has(name)) walk(p, depth + 1);
+      } else if (st.isFile()) {
+        going = visit(p, name, st.size);
       }
     }
   };
-  walk(src);
-  writeFileSync(stamp, JSON.stringify({ dir, files, bytes }));
-  return { dir, files, bytes };
+  walk(root, 0);
 }

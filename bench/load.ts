@@ -6,12 +6,13 @@
 // that queries answer from partial results while indexing goes on.
 // Options: --files N --mb M --abort-after S (0 = run to completion) --dir DIR (reuse) --keep
 // Measurements, not a test: nothing here fails a build.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { ContextEngine } from '../src/core/engine';
 import { emptySignals } from '../src/core/types';
+import { walkSources } from './corpus';
 
 const repoRoot = join(__dirname, '..');
 const args = process.argv.slice(2);
@@ -32,34 +33,20 @@ const la = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 function sourcePool(): string[] {
   const pool: string[] = [];
   let bytes = 0;
-  const walk = (d: string, depth: number): void => {
-    if (bytes > 24e6 || depth > 8) return;
-    let names: string[];
-    try {
-      names = readdirSync(d).sort();
-    } catch {
-      return;
-    }
-    for (const n of names) {
-      if (bytes > 24e6) return;
-      const p = join(d, n);
-      let st;
-      try {
-        st = statSync(p);
-      } catch {
-        continue;
-      }
-      if (st.isDirectory()) walk(p, depth + 1);
-      else if (/\.(js|ts)$/.test(n) && !n.endsWith('.min.js') && st.size > 2000 && st.size < 200_000) {
+  walkSources(
+    join(repoRoot, 'node_modules'),
+    (p, n, size) => {
+      if (/\.(js|ts)$/.test(n) && !n.endsWith('.min.js') && size > 2000 && size < 200_000) {
         const t = readFileSync(p, 'utf8');
         if (!/^.{1000,}$/m.test(t)) {
           pool.push(t);
           bytes += t.length;
         }
       }
-    }
-  };
-  walk(join(repoRoot, 'node_modules'), 0);
+      return bytes <= 24e6;
+    },
+    { maxDepth: 8 },
+  );
   return pool;
 }
 
