@@ -3,12 +3,13 @@
 import { readFileSync } from 'node:fs';
 import { init, Tiktoken } from 'tiktoken/init';
 import { assetPath } from '../assets';
+import { PieceCounter, type PieceTable } from './pieces';
 
 export type EncodingName = 'o200k_base' | 'cl100k_base';
 export const ENCODINGS: readonly EncodingName[] = ['o200k_base', 'cl100k_base'];
 
 let wasmReady: Promise<void> | undefined;
-const encoders = new Map<EncodingName, Tiktoken>();
+const tokenizers = new Map<EncodingName, Tokenizer>();
 
 function loadWasm(): Promise<void> {
   wasmReady ??= init((imports) => WebAssembly.instantiate(readFileSync(assetPath('tiktoken_bg.wasm')), imports)).then(() => undefined);
@@ -23,29 +24,42 @@ export function isEncodingName(name: string): name is EncodingName {
 export interface Tokenizer {
   readonly encoding: EncodingName;
   count(text: string): number;
+  /** `count` when every pre-tokenizer piece is already known; a close estimate otherwise, without building the BPE tables. */
+  estimate(text: string): number;
   encode(text: string): Uint32Array;
   decode(tokens: Uint32Array): string;
+  /** Pre-tokenizer pieces counted so far, and their counts (persisted with the index). */
+  knownPieces(): PieceTable;
+  learnPieces(table: PieceTable): void;
+  /** How counting went: pieces remembered and encoded, texts off the fast path, whether the BPE tables were built. */
+  stats(): { pieces: number; pieceMisses: number; slowTexts: number; bpeBuilt: boolean };
 }
 
-/** Loads (once per process) the encoder for `encoding`. */
+/** Loads (once per process) the tokenizer for `encoding`. */
 export async function loadTokenizer(encoding: EncodingName): Promise<Tokenizer> {
   await loadWasm();
-  let enc = encoders.get(encoding);
-  if (!enc) {
-    const data = JSON.parse(readFileSync(assetPath(`encoders/${encoding}.json`), 'utf8')) as {
-      bpe_ranks: string;
-      special_tokens: Record<string, number>;
-      pat_str: string;
-    };
-    enc = new Tiktoken(data.bpe_ranks, data.special_tokens, data.pat_str);
-    encoders.set(encoding, enc);
+  let tokenizer = tokenizers.get(encoding);
+  if (!tokenizer) {
+    tokenizer = makeTokenizer(encoding);
+    tokenizers.set(encoding, tokenizer);
   }
-  const e = enc;
-  const decoder = new TextDecoder();
+  return tokenizer;
+}
+
+function makeTokenizer(encoding: EncodingName): Tokenizer {
+  const data = JSON.parse(readFileSync(assetPath(`encoders/${encoding}.json`), 'utf8')) as {
+    bpe_ranks: string;
+    special_tokens: Record<string, number>;
+    pat_str: string;
+  };
+  // Building the BPE tables costs ≈150 ms and ≈80 MB, so it waits for the first
+  // piece that is not already known.
+  let enc: Tiktoken | undefined;
+  const encoder = (): Tiktoken => (enc ??= new Tiktoken(data.bpe_ranks, data.special_tokens, data.pat_str));
   const encode = (text: string): Uint32Array => {
     const parts = splitLongRuns(text);
-    if (!parts) return e.encode_ordinary(text);
-    const encoded = parts.map((p) => e.encode_ordinary(p));
+    if (!parts) return encoder().encode_ordinary(text);
+    const encoded = parts.map((p) => encoder().encode_ordinary(p));
     const out = new Uint32Array(encoded.reduce((n, a) => n + a.length, 0));
     let at = 0;
     for (const a of encoded) {
@@ -54,12 +68,26 @@ export async function loadTokenizer(encoding: EncodingName): Promise<Tokenizer> 
     }
     return out;
   };
+  const pieces = new PieceCounter(data.pat_str, (text) => encoder().encode_ordinary(text).length);
+  const count = (text: string): number => {
+    if (text.length === 0) return 0;
+    const parts = splitLongRuns(text);
+    if (!parts) return pieces.count(text);
+    let n = 0;
+    for (const p of parts) n += pieces.count(p);
+    return n;
+  };
+  const decoder = new TextDecoder();
   return {
     encoding,
     // Special-token text in user code (e.g. "<|endoftext|>") is counted as plain text.
-    count: (text) => (text.length === 0 ? 0 : encode(text).length),
+    count,
+    estimate: (text) => pieces.estimate(text),
     encode,
-    decode: (tokens) => decoder.decode(e.decode(tokens)),
+    decode: (tokens) => decoder.decode(encoder().decode(tokens)),
+    knownPieces: () => pieces.table(),
+    stats: () => ({ pieces: pieces.remembered, pieceMisses: pieces.misses, slowTexts: pieces.slowTexts, bpeBuilt: enc !== undefined }),
+    learnPieces: (table) => pieces.learn(table),
   };
 }
 
