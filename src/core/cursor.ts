@@ -28,7 +28,11 @@ export function cursorWindowOfText(path: string, text: string, line: number, opt
   const lines = splitLines(text);
   if (opts.blankCursorLine && line >= 1 && line <= lines.length) lines[line - 1] = '';
   const cur = Math.min(Math.max(line, 1), Math.max(lines.length, 1)) - 1;
-  const lineTokens = (i: number) => opts.tokenizer.count(lines[i] + '\n');
+  // Line sizes only steer the cut (the joined text is counted exactly below), so
+  // they may be estimates: a line's last piece alone is often one the index never
+  // saw ("];\n" where the file has "];\n\n"), and a warm start should not build
+  // the BPE tables for it.
+  const lineTokens = (i: number) => opts.tokenizer.estimate(lines[i] + '\n');
   let start = cur;
   let used = lineTokens(cur);
   while (start > 0) {

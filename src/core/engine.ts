@@ -10,7 +10,7 @@ import type { HardwareProfile, ModelProfile } from './cost/types';
 import { SyntaxChunker } from './chunk/syntax';
 import { cursorWindowOfText } from './cursor';
 import { WorkspaceIndex, type IndexOptions, type RefreshOptions } from './index/workspaceIndex';
-import { packAndRender, type PackedPrompt, type PromptFormat } from './pack/render';
+import { packAndRender, PROMPT_TEXT, type PackedPrompt, type PromptFormat } from './pack/render';
 import { Ranker, type RankerDevice } from './rank/ranker';
 import type { ContextReport, ReportItem } from './report';
 import { isEncodingName, type EncodingName } from './tokens/tokenizer';
@@ -133,7 +133,7 @@ export class ContextEngine {
     const syntax = opts.index?.syntax === null ? undefined : (opts.index?.syntax ?? (await sharedSyntaxChunker(log)));
     // The ranker's ONNX session is created on ONNX Runtime's threads while the index loads (never rejects).
     const ranker = Ranker.create({ device: opts.ranker?.device ?? 'auto', userModelPath: opts.ranker?.userModelPath, log });
-    const index = await WorkspaceIndex.create(opts.root, { ...opts.index, syntax, encoding: profiles.encoding });
+    const index = await WorkspaceIndex.create(opts.root, { ...opts.index, syntax, encoding: profiles.encoding, promptText: PROMPT_TEXT });
     return new ContextEngine(opts.root, settings, profiles, index, ranker, thisCpu);
   }
 

@@ -24,7 +24,7 @@ const files = Array.from({ length: Number(nFiles) }, (_, i) => ({
   chunks: [{ id: tag + '/f' + i + '.ts#1-3', path: tag + '/f' + i + '.ts', startLine: 1, endLine: 3, language: 'typescript', kind: 'window', defines: ['x' + i], uses: ['a', 'b'], hash: 'c' + i, tokens: 10 + i }],
   imports: [],
 }));
-for (let k = 0; k < Number(times); k++) saveIndexCache(cacheDir, ${JSON.stringify(ROOT)}, 'o200k_base', DEFAULT_CHUNK_OPTIONS, files);
+for (let k = 0; k < Number(times); k++) saveIndexCache(cacheDir, ${JSON.stringify(ROOT)}, 'o200k_base', DEFAULT_CHUNK_OPTIONS, files, { text: ['const', ' x'], tokens: [1, 1] });
 `;
 
 function runWriter(tag: string, nFiles: number, times: number): Promise<number> {

@@ -21,9 +21,9 @@ describe('index worker threads', { skip: !script && 'dist/indexWorker.js not bui
 
   it('restart a crashed worker and answer the job it was handling', async () => {
     const logs: string[] = [];
-    const pool = new IndexWorkerPool(script!, { encoding: 'o200k_base', chunkOptions: DEFAULT_CHUNK_OPTIONS, maxBytes: 1 << 20, syntax: false, size: 1, log: (m) => logs.push(m) });
+    const pool = new IndexWorkerPool(script!, { chunkOptions: DEFAULT_CHUNK_OPTIONS, maxBytes: 1 << 20, syntax: false, size: 1, log: (m) => logs.push(m) });
     try {
-      const reply = await pool.run({ id: 1, path: 'src/math.ts', abs: join(w.root, 'src/math.ts'), crash: true });
+      const reply = await pool.run({ id: 1, path: 'src/math.ts', abs: join(w.root, 'src/math.ts'), crash: 'once' });
       assert.ok('record' in reply, JSON.stringify(reply));
       assert.equal(pool.restarts, 1);
       assert.match(logs.join('\n'), /restarting/);
@@ -34,8 +34,20 @@ describe('index worker threads', { skip: !script && 'dist/indexWorker.js not bui
     }
   });
 
+  it('answer a job that kills a second worker with an error, and keep serving', async () => {
+    const pool = new IndexWorkerPool(script!, { chunkOptions: DEFAULT_CHUNK_OPTIONS, maxBytes: 1 << 20, syntax: false, size: 1 });
+    try {
+      const reply = await pool.run({ id: 1, path: 'src/math.ts', abs: join(w.root, 'src/math.ts'), crash: 'always' });
+      assert.ok('error' in reply, JSON.stringify(reply));
+      assert.equal(pool.restarts, 2);
+      assert.ok('record' in (await pool.run({ id: 2, path: 'README.md', abs: join(w.root, 'README.md') })));
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('report a file that vanished as a counted skip', async () => {
-    const pool = new IndexWorkerPool(script!, { encoding: 'o200k_base', chunkOptions: DEFAULT_CHUNK_OPTIONS, maxBytes: 1 << 20, syntax: false, size: 1 });
+    const pool = new IndexWorkerPool(script!, { chunkOptions: DEFAULT_CHUNK_OPTIONS, maxBytes: 1 << 20, syntax: false, size: 1 });
     try {
       const reply = await pool.run({ id: 1, path: 'gone.ts', abs: join(w.root, 'gone.ts') });
       assert.deepEqual(reply, { id: 1, skip: 'vanished' });

@@ -133,12 +133,15 @@ describe('workspace index', () => {
     const variants = [
       good.slice(0, good.length / 2),
       good.replace('"tokens":', '"tokens":"x",'),
+      good.replace('"pieces":{"text":[', '"pieces":{"text":[7,'),
+      good.replace(/"pieces":\{"text":\[("[^"]*",?){2}/, '"pieces":{"text":['),
       good.replace(`"version":${INDEX_CACHE_VERSION}`, `"version":${INDEX_CACHE_VERSION - 1}`),
       'null',
       '\u0000\u0001garbage',
       JSON.stringify({ ...JSON.parse(good), files: [{ path: 'src/main.ts', size: 1 }] }),
     ];
     for (const v of variants) {
+      assert.notEqual(v, good);
       writeFileSync(file, v);
       const idx = await WorkspaceIndex.build(w.root, opts);
       assert.equal(idx.stats().filesRead, 4, 'an untrusted cache is ignored and the files are read');

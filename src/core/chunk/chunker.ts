@@ -1,7 +1,6 @@
 // Turns one file's text into chunks: syntax-aware spans where a grammar is
 // loaded, line windows otherwise; then hash, identifiers and exact token counts.
 import { createHash } from 'node:crypto';
-import type { TokenCache } from '../tokens/tokenCache';
 import type { Chunk, ChunkKind } from '../types';
 import { subtokenSet } from './identifiers';
 import { lineWindows } from './lineWindows';
@@ -57,11 +56,36 @@ export function estimateTokens(s: string): number {
   return Math.max(1, Math.round(s.length / 3.6));
 }
 
+/** Counts a chunk's text (a TokenCache; in index workers, a recorder that defers counting to the main thread). */
+export interface ChunkCounter {
+  count(text: string, hash: string): number;
+  /** Text between chunks, counted only to learn its pieces (see `seams`). */
+  learn?(text: string): void;
+}
+
+/**
+ * The file text around chunk boundaries: each chunk's last line through the next
+ * chunk's first line, and the file's head and tail. A prompt's cursor window
+ * crosses these seams ("';\n\n" after an import), and only the chunks' own text
+ * is counted otherwise; counting the seams lets a warm start count any window of
+ * the file without tiktoken's BPE tables.
+ */
+function seams(lines: readonly string[], spans: readonly { startLine: number; endLine: number }[]): string[] {
+  const out: string[] = [];
+  let covered = 0; // lines 1..covered are inside a chunk or a seam
+  for (const s of spans) {
+    if (s.startLine > covered + 1 || (covered > 0 && s.startLine === covered + 1)) out.push(lines.slice(Math.max(0, covered - 1), s.startLine).join('\n'));
+    covered = Math.max(covered, s.endLine);
+  }
+  out.push(lines.slice(Math.max(0, covered - 1)).join('\n'));
+  return out;
+}
+
 export function chunkFile(
   path: string,
   text: string,
   language: string,
-  tokens: TokenCache,
+  tokens: ChunkCounter,
   options: ChunkOptions = DEFAULT_CHUNK_OPTIONS,
   syntax?: SyntaxLike,
 ): Chunk[] {
@@ -75,6 +99,7 @@ export function chunkFile(
     }
   }
   spans ??= lineWindows(lines, options.windowLines, options.windowStride).map((s) => ({ ...s, kind: 'window' as const, defines: [] }));
+  if (tokens.learn) for (const seam of seams(lines, spans)) tokens.learn(seam);
   const chunks: Chunk[] = [];
   for (const span of spans) {
     const body = lines.slice(span.startLine - 1, span.endLine).join('\n');

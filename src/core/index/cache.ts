@@ -5,7 +5,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import type { ChunkOptions } from '../chunk/chunker';
+import { chunkId, type ChunkOptions } from '../chunk/chunker';
+import type { PieceTable } from '../tokens/pieces';
 import type { Chunk } from '../types';
 
 /**
@@ -13,7 +14,12 @@ import type { Chunk } from '../types';
  * space-separated list of term numbers (parses fast, and loads into one shared
  * string per term instead of one per occurrence).
  */
-export const INDEX_CACHE_VERSION = 3;
+/**
+ * 4: also the token counts of the pre-tokenizer pieces seen, so a warm start
+ * needs no BPE tables; chunks no longer repeat their file's path and language
+ * or their id (derived), a quarter less JSON to parse.
+ */
+export const INDEX_CACHE_VERSION = 4;
 const FORMAT = 'context-budget-index';
 
 export interface CachedFile {
@@ -29,6 +35,7 @@ export interface CachedFile {
 
 interface CacheFile {
   terms: string[];
+  pieces: PieceTable;
   format: typeof FORMAT;
   version: number;
   root: string;
@@ -46,28 +53,38 @@ const isStr = (v: unknown): v is string => typeof v === 'string';
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const isStrArr = (v: unknown): v is string[] => Array.isArray(v) && v.every(isStr);
 
-function validChunk(c: unknown, path: string): c is Chunk {
+function validPieces(p: unknown): p is PieceTable {
+  if (!p || typeof p !== 'object') return false;
+  const { text, tokens } = p as Record<string, unknown>;
+  return isStrArr(text) && Array.isArray(tokens) && tokens.length === text.length && tokens.every((n, i) => Number.isInteger(n) && n >= 1 && n <= text[i].length * 4);
+}
+
+/** A chunk as stored: without `id`, `path` and `language`, which its file gives. */
+type StoredChunk = Omit<Chunk, 'id' | 'path' | 'language' | 'uses'> & { uses: string };
+
+function validChunk(c: unknown): c is StoredChunk {
   if (!c || typeof c !== 'object') return false;
   const k = c as Record<string, unknown>;
   return (
-    k.path === path && isStr(k.id) && isNum(k.startLine) && isNum(k.endLine) && (k.startLine as number) >= 1 &&
-    (k.endLine as number) >= (k.startLine as number) && isStr(k.language) && isStr(k.kind) && isStrArr(k.defines) &&
-    isStr(k.uses) && isStr(k.hash) && isNum(k.tokens) && (k.tokens as number) >= 0
+    isNum(k.startLine) && isNum(k.endLine) && (k.startLine as number) >= 1 && (k.endLine as number) >= (k.startLine as number) &&
+    isStr(k.kind) && isStrArr(k.defines) && isStr(k.uses) && isStr(k.hash) && isNum(k.tokens) && (k.tokens as number) >= 0
   );
 }
 
-function validFile(f: unknown): f is CachedFile {
+type StoredFile = Omit<CachedFile, 'chunks'> & { chunks: StoredChunk[] };
+
+function validFile(f: unknown): f is StoredFile {
   if (!f || typeof f !== 'object') return false;
   const r = f as Record<string, unknown>;
   return (
     isStr(r.path) && isNum(r.size) && isNum(r.mtimeMs) && isStr(r.hash) && isStr(r.language) &&
-    Array.isArray(r.chunks) && r.chunks.every((c) => validChunk(c, r.path as string)) &&
+    Array.isArray(r.chunks) && r.chunks.every(validChunk) &&
     Array.isArray(r.imports) && r.imports.every((i) => i && typeof i === 'object' && isStr(i.specifier) && isStrArr(i.names) && isNum(i.line))
   );
 }
 
 /** Loads the cache for this root/encoding/options, or undefined when absent or not trustworthy. */
-export function loadIndexCache(cacheDir: string, root: string, encoding: string, chunkOptions: ChunkOptions): { files: Map<string, CachedFile> } | undefined {
+export function loadIndexCache(cacheDir: string, root: string, encoding: string, chunkOptions: ChunkOptions): { files: Map<string, CachedFile>; pieces: PieceTable } | undefined {
   let raw: string;
   try {
     raw = readFileSync(indexCachePath(cacheDir, root, encoding), 'utf8');
@@ -78,32 +95,33 @@ export function loadIndexCache(cacheDir: string, root: string, encoding: string,
     const data = JSON.parse(raw) as Partial<CacheFile>;
     if (data.format !== FORMAT || data.version !== INDEX_CACHE_VERSION || data.root !== root || data.encoding !== encoding) return undefined;
     if (JSON.stringify(data.chunkOptions) !== JSON.stringify(chunkOptions)) return undefined;
-    if (!Array.isArray(data.files) || !isStrArr(data.terms)) return undefined;
+    if (!Array.isArray(data.files) || !isStrArr(data.terms) || !validPieces(data.pieces)) return undefined;
     const terms = data.terms;
     const files = new Map<string, CachedFile>();
     for (const f of data.files) {
       if (!validFile(f)) return undefined; // one bad record taints the whole file
+      const chunks: Chunk[] = [];
       for (const c of f.chunks) {
-        const coded = c.uses as unknown as string;
         const uses: string[] = [];
-        if (coded !== '') {
-          for (const n of coded.split(' ')) {
+        if (c.uses !== '') {
+          for (const n of c.uses.split(' ')) {
             const term = terms[Number(n)];
             if (term === undefined || !/^\d+$/.test(n)) return undefined;
             uses.push(term);
           }
         }
-        c.uses = uses;
+        const { startLine, endLine, kind, defines, hash, tokens } = c;
+        chunks.push({ id: chunkId(f.path, startLine, endLine), path: f.path, startLine, endLine, language: f.language, kind, defines, uses, hash, tokens });
       }
-      files.set(f.path, f);
+      files.set(f.path, { ...f, chunks });
     }
-    return { files };
+    return { files, pieces: data.pieces };
   } catch {
     return undefined;
   }
 }
 
-export function saveIndexCache(cacheDir: string, root: string, encoding: string, chunkOptions: ChunkOptions, files: Iterable<CachedFile>): void {
+export function saveIndexCache(cacheDir: string, root: string, encoding: string, chunkOptions: ChunkOptions, files: Iterable<CachedFile>, pieces: PieceTable): void {
   const target = indexCachePath(cacheDir, root, encoding);
   const tmp = `${target}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   const numbers = new Map<string, number>();
@@ -116,8 +134,11 @@ export function saveIndexCache(cacheDir: string, root: string, encoding: string,
     }
     return n;
   };
-  const stored = [...files].map((f) => ({ ...f, chunks: f.chunks.map((c) => ({ ...c, uses: c.uses.map(code).join(' ') })) }));
-  const data = { format: FORMAT, version: INDEX_CACHE_VERSION, root, encoding, chunkOptions, terms, files: stored };
+  const stored: StoredFile[] = [...files].map((f) => ({
+    ...f,
+    chunks: f.chunks.map(({ startLine, endLine, kind, defines, uses, hash, tokens }) => ({ startLine, endLine, kind, defines, uses: uses.map(code).join(' '), hash, tokens })),
+  }));
+  const data = { format: FORMAT, version: INDEX_CACHE_VERSION, root, encoding, chunkOptions, terms, pieces, files: stored };
   try {
     mkdirSync(cacheDir, { recursive: true });
     writeFileSync(tmp, JSON.stringify(data));

@@ -1,9 +1,8 @@
 // Indexing one file's text: chunks with exact token counts and its imports.
 // Shared by the in-process path and the worker threads.
 import { createHash } from 'node:crypto';
-import { chunkFile, type ChunkOptions, type SyntaxLike } from '../chunk/chunker';
+import { chunkFile, type ChunkCounter, type ChunkOptions, type SyntaxLike } from '../chunk/chunker';
 import { languageOf } from '../lang';
-import type { TokenCache } from '../tokens/tokenCache';
 import type { FileRecord } from './workspaceIndex';
 
 export type SyntaxWithLoading = SyntaxLike & { ensureLanguage?(languageId: string): Promise<boolean> };
@@ -17,7 +16,7 @@ export async function indexFileText(
   text: string,
   size: number,
   mtimeMs: number,
-  tokens: TokenCache,
+  tokens: ChunkCounter,
   chunkOptions: ChunkOptions,
   syntax: SyntaxWithLoading | undefined,
 ): Promise<FileRecord> {

@@ -29,6 +29,12 @@ export interface IndexOptions {
    * bundled worker exists; a number forces that many; 0 keeps everything in-process.
    */
   workers?: 'auto' | number;
+  /**
+   * Prompt text around snippets (headers, fences, line numbers). Its pieces are
+   * counted ahead and persisted with the index, so that a warm start counts a
+   * rendered prompt without building tiktoken's BPE tables (≈150 ms).
+   */
+  promptText?: { vocabulary: string; frame(path: string, language: string): string };
   log?: (msg: string) => void;
 }
 
@@ -185,19 +191,36 @@ export class WorkspaceIndex implements IndexView {
     }
     // Records loaded from the cache are what the cache already says: loading them is no change.
     if (cached && filesFromCache === cached.files.size && this.records.size === filesFromCache) this.dirtySinceSave = false;
-    if (cached) for (const c of cached.files.values()) for (const ch of c.chunks) this.tokens.remember(ch.hash, ch.tokens);
+    if (cached) {
+      for (const c of cached.files.values()) for (const ch of c.chunks) this.tokens.remember(ch.hash, ch.tokens);
+      this.tokens.tokenizer.learnPieces(cached.pieces);
+    }
 
     let done = 0;
     const onFileDone = async () => {
       done++;
       if (performance.now() - lastYield > YIELD_EVERY_MS) {
         opts.onProgress?.({ phase: 'read', done, total: toRead.length });
-        // Let the event loop breathe: the extension host must stay responsive.
-        await new Promise((r) => setImmediate(r));
-        lastYield = performance.now();
+        await breathe();
       }
     };
+    // Let the event loop breathe: the extension host must stay responsive.
+    const breathe = async () => {
+      await new Promise((r) => setImmediate(r));
+      lastYield = performance.now();
+    };
     let lastYield = performance.now();
+    /** Reads and indexes one file on this thread; false when it was skipped. */
+    const readAndIndex = async (file: { path: string; abs: string }): Promise<boolean> => {
+      const res = await readSource(file.abs, (this.options.maxFileSizeKB ?? 1024) * 1024);
+      if ('skip' in res) {
+        countSkip(skipped, res.skip);
+        this.dropRecord(file.path);
+        return false;
+      }
+      await this.indexText(file.path, res.text, res.size, res.mtimeMs);
+      return true;
+    };
     const pool = this.workerPool(toRead.length);
     if (pool) {
       try {
@@ -208,12 +231,21 @@ export class WorkspaceIndex implements IndexView {
             const file = toRead[next++];
             const reply = await pool.run({ id: nextId++, path: file.path, abs: file.abs });
             if ('record' in reply) {
-              for (const c of reply.record.chunks) this.tokens.remember(c.hash, c.tokens);
+              const { chunks } = reply.record;
+              for (let i = 0; i < chunks.length; i++) {
+                chunks[i].tokens = this.tokens.count(reply.texts[i], chunks[i].hash);
+                if (performance.now() - lastYield > YIELD_EVERY_MS) await breathe();
+              }
+              for (const seam of reply.seams) this.tokens.learn(seam);
+              this.countFrameAhead(reply.record);
               this.putRecord(reply.record);
               filesRead++;
-            } else {
-              countSkip(skipped, 'skip' in reply ? reply.skip : 'unreadable');
+            } else if ('skip' in reply) {
+              countSkip(skipped, reply.skip);
               this.dropRecord(file.path);
+            } else if (!opts.signal?.aborted && (await readAndIndex(file))) {
+              // A worker failed on this file (out of memory on a huge one, say): the main thread tries it.
+              filesRead++;
             }
             await onFileDone();
           }
@@ -225,14 +257,7 @@ export class WorkspaceIndex implements IndexView {
     } else {
       for (const file of toRead) {
         if (opts.signal?.aborted) break;
-        const res = await readSource(file.abs, (this.options.maxFileSizeKB ?? 1024) * 1024);
-        if ('skip' in res) {
-          countSkip(skipped, res.skip);
-          this.dropRecord(file.path);
-        } else {
-          await this.indexText(file.path, res.text, res.size, res.mtimeMs);
-          filesRead++;
-        }
+        if (await readAndIndex(file)) filesRead++;
         await onFileDone();
       }
     }
@@ -255,10 +280,16 @@ export class WorkspaceIndex implements IndexView {
     return { files: this.records.size, chunks, tokens, bytes };
   }
 
+  private countFrameAhead(rec: FileRecord): void {
+    const prompt = this.options.promptText;
+    if (prompt) this.tokens.tokenizer.count(prompt.frame(rec.path, rec.language));
+  }
+
   /** Persists the index (atomic write). No-op without a cache folder. */
   save(): void {
     if (!this.options.cacheDir) return;
-    saveIndexCache(this.options.cacheDir, this.root, this.encoding, this.chunkOptions, this.records.values());
+    if (this.options.promptText) this.tokens.tokenizer.count(this.options.promptText.vocabulary);
+    saveIndexCache(this.options.cacheDir, this.root, this.encoding, this.chunkOptions, this.records.values(), this.tokens.tokenizer.knownPieces());
     this.dirtySinceSave = false;
   }
 
@@ -314,7 +345,6 @@ export class WorkspaceIndex implements IndexView {
     if (!script) return undefined;
     try {
       return new IndexWorkerPool(script, {
-        encoding: this.encoding,
         chunkOptions: this.chunkOptions,
         maxBytes: (this.options.maxFileSizeKB ?? 1024) * 1024,
         syntax: this.options.syntax !== undefined,
@@ -336,6 +366,7 @@ export class WorkspaceIndex implements IndexView {
       return;
     }
     const record = await indexFileText(path, text, size, mtimeMs, this.tokens, this.chunkOptions, this.options.syntax);
+    this.countFrameAhead(record);
     this.textCache.set(path, { mtimeMs, text });
     trimCache(this.textCache, 256);
     this.putRecord(record);

@@ -89,6 +89,23 @@ export function blockFrame(format: PromptFormat, path: string, startLine: number
   }
 }
 
+/**
+ * The pieces of prompt text around snippets, for the index to count ahead: each
+ * file's header in every format, and the words and numbers every prompt has.
+ */
+export const PROMPT_TEXT = {
+  frame: (path: string, language: string): string => PROMPT_FORMATS.map((f) => blockFrame(f, path, 1, 2, language)).join(''),
+  vocabulary: [
+    ...PROMPT_FORMATS.map((f) => blockFrame(f, 'a.ts', 1, 2, 'typescript')),
+    '### a.ts:1-2 (cursor at line 1)\n````ts\n\n````\n',
+    '<cursor path="a.ts" lines="1-2" line="1">\n\n</cursor>\n',
+    // Fences grow past the longest backtick run in a snippet.
+    ...Array.from({ length: 6 }, (_, k) => '`'.repeat(k + 3)).map((f) => `a\n${f}\n\na\n${f}\na\n${f}ts\n`),
+    // Line numbers: tiktoken cuts digit runs into pieces of up to three, leading zeros kept.
+    ...Array.from({ length: 1000 }, (_, n) => `:${n}-${String(n).padStart(2, '0')}-${String(n).padStart(3, '0')}\n`),
+  ].join(''),
+};
+
 export function renderPrompt(blocks: readonly PromptBlock[], cursor: CursorWindow | undefined, format: PromptFormat): string {
   if (format === 'json') {
     return JSON.stringify(

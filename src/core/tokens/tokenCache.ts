@@ -21,7 +21,15 @@ export class TokenCache {
     this.misses++;
     const n = this.tokenizer.count(text);
     this.counts.set(hash, n);
+    // In a prompt a chunk is followed by a line break, which tiktoken joins to
+    // trailing punctuation ("];" + "\n" → "];\n"). Learning that piece now keeps
+    // a warm start from building the BPE tables for it.
+    this.tokenizer.count(text.slice(text.lastIndexOf('\n') + 1) + '\n');
     return n;
+  }
+
+  learn(text: string): void {
+    this.tokenizer.count(text);
   }
 
   /** Seeds the cache from persisted chunks so a warm start counts nothing. */
