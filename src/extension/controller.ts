@@ -424,7 +424,7 @@ export class Controller implements vscode.Disposable {
       } else if (!vscode.workspace.textDocuments.some((d) => d.uri.toString() === uri.toString() && d.isDirty)) {
         await engine.index.updateFile(key);
       }
-      engine.index.save();
+      await engine.index.save();
     }, () => undefined);
   }
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { DEFAULT_CHUNK_OPTIONS } from '../../src/core/chunk/chunker';
-import { loadIndexCache } from '../../src/core/index/cache';
+import { loadIndexCache, saveIndexCache } from '../../src/core/index/cache';
 import { fuzzRuns } from '../helpers/fakeIndex';
 
 const dir = mkdtempSync(join(tmpdir(), 'cb-cache2-'));
@@ -24,7 +24,9 @@ const files = Array.from({ length: Number(nFiles) }, (_, i) => ({
   chunks: [{ id: tag + '/f' + i + '.ts#1-3', path: tag + '/f' + i + '.ts', startLine: 1, endLine: 3, language: 'typescript', kind: 'window', defines: ['x' + i], uses: ['a', 'b'], hash: 'c' + i, tokens: 10 + i }],
   imports: [],
 }));
-for (let k = 0; k < Number(times); k++) saveIndexCache(cacheDir, ${JSON.stringify(ROOT)}, 'o200k_base', DEFAULT_CHUNK_OPTIONS, files, { text: ['const', ' x'], tokens: [1, 1] });
+void (async () => {
+  for (let k = 0; k < Number(times); k++) await saveIndexCache(cacheDir, ${JSON.stringify(ROOT)}, 'o200k_base', DEFAULT_CHUNK_OPTIONS, files, { text: ['const', ' x'], tokens: [1, 1] });
+})();
 `;
 
 function runWriter(tag: string, nFiles: number, times: number): Promise<number> {
@@ -44,7 +46,7 @@ describe('cache written by two windows at once', () => {
     const writers = [runWriter('a', 400, times), runWriter('b', 250, times)].map((p) => p.then((c) => (done++, c)));
     const seen = { undefined: 0, a: 0, b: 0 };
     while (done < 2) {
-      const res = loadIndexCache(dir, ROOT, 'o200k_base', DEFAULT_CHUNK_OPTIONS);
+      const res = await loadIndexCache(dir, ROOT, 'o200k_base', DEFAULT_CHUNK_OPTIONS);
       if (!res) seen.undefined++;
       else {
         const tags = new Set([...res.files.keys()].map((p) => p.split('/')[0]));
@@ -57,8 +59,38 @@ describe('cache written by two windows at once', () => {
     }
     assert.deepEqual(await Promise.all(writers), [0, 0]);
     assert.ok(seen.a + seen.b > 0, JSON.stringify(seen));
-    const final = loadIndexCache(dir, ROOT, 'o200k_base', DEFAULT_CHUNK_OPTIONS);
+    const final = await loadIndexCache(dir, ROOT, 'o200k_base', DEFAULT_CHUNK_OPTIONS);
     assert.ok(final && (final.files.size === 400 || final.files.size === 250));
     assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.tmp')), []);
+  });
+});
+
+describe('cache of a large workspace', () => {
+  it('saves and loads line by line, leaving the event loop free between files', async () => {
+    const big = mkdtempSync(join(tmpdir(), 'cb-cache-big-'));
+    try {
+      const files = Array.from({ length: 20_000 }, (_, i) => ({
+        path: `d${i % 50}/f${i}.ts`, size: 100, mtimeMs: 1, hash: `h${i}`, language: 'typescript', imports: [],
+        chunks: [{ id: '', path: `d${i % 50}/f${i}.ts`, startLine: 1, endLine: 9, language: 'typescript', kind: 'window' as const, defines: [], uses: ['alpha', `t${i % 3000}`], hash: `c${i}`, tokens: 9 }],
+      }));
+      let ticks = 0;
+      const tick = (): void => {
+        ticks++;
+        if (!stop) setImmediate(tick);
+      };
+      let stop = false;
+      setImmediate(tick);
+      await saveIndexCache(big, ROOT, 'o200k_base', DEFAULT_CHUNK_OPTIONS, files, { text: [], tokens: [] });
+      const ticksWhileSaving = ticks;
+      const loaded = await loadIndexCache(big, ROOT, 'o200k_base', DEFAULT_CHUNK_OPTIONS);
+      stop = true;
+      assert.ok(ticksWhileSaving > 1, `the event loop ran ${ticksWhileSaving} times while saving`);
+      assert.ok(ticks > ticksWhileSaving + 1, 'and while loading');
+      assert.equal(loaded?.files.size, 20_000);
+      assert.deepEqual(loaded?.files.get('d7/f12357.ts')?.chunks[0].uses, ['alpha', 't357']);
+      assert.equal(loaded?.files.get('d7/f12357.ts')?.chunks[0].id, 'd7/f12357.ts#1-9');
+    } finally {
+      rmSync(big, { recursive: true, force: true });
+    }
   });
 });

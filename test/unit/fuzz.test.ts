@@ -115,7 +115,7 @@ describe('fuzz: cache loader', () => {
   });
 
   /** A loaded cache is valid: every record well-formed (the loader's own checks, asserted from outside). */
-  function assertValid(res: ReturnType<typeof loadIndexCache>): void {
+  function assertValid(res: Awaited<ReturnType<typeof loadIndexCache>>): void {
     if (res === undefined) return;
     for (const [path, f] of res.files) {
       assert.equal(f.path, path);
@@ -152,11 +152,12 @@ describe('fuzz: cache loader', () => {
     return junk[Math.floor(r() * junk.length)];
   }
 
-  it('loadIndexCache returns undefined or a valid cache for byte- and JSON-level mutations, never throws', () => {
+  it('loadIndexCache returns undefined or a valid cache for byte- and JSON-level mutations, never throws', async () => {
     const file = indexCachePath(cacheDir, w.root, 'o200k_base');
-    const parsed = JSON.parse(good);
-    assertValid(loadIndexCache(cacheDir, w.root, 'o200k_base', chunkOptions));
-    assert.ok(loadIndexCache(cacheDir, w.root, 'o200k_base', chunkOptions), 'the good cache loads');
+    // One JSON value per line: mutations act on the list of lines' values.
+    const parsed = good.trimEnd().split('\n').map((l) => JSON.parse(l) as unknown);
+    assertValid(await loadIndexCache(cacheDir, w.root, 'o200k_base', chunkOptions));
+    assert.ok(await loadIndexCache(cacheDir, w.root, 'o200k_base', chunkOptions), 'the good cache loads');
     const runs = fuzzRuns(300);
     let loaded = 0;
     for (let run = 0; run < runs; run++) {
@@ -172,10 +173,10 @@ describe('fuzz: cache loader', () => {
       } else {
         let v: unknown = parsed;
         for (let k = 0, n = 1 + Math.floor(r() * 3); k < n; k++) v = mutateJson(v, r);
-        text = JSON.stringify(v) ?? 'undefined';
+        text = Array.isArray(v) ? `${v.map((x) => JSON.stringify(x) ?? 'undefined').join('\n')}\n` : (JSON.stringify(v) ?? 'undefined');
       }
       writeFileSync(file, text);
-      const res = loadIndexCache(cacheDir, w.root, 'o200k_base', chunkOptions);
+      const res = await loadIndexCache(cacheDir, w.root, 'o200k_base', chunkOptions);
       assertValid(res);
       if (res) loaded++;
       assert.equal(({} as Record<string, unknown>).polluted, undefined, 'no prototype pollution');

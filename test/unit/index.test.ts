@@ -138,7 +138,9 @@ describe('workspace index', () => {
       good.replace(`"version":${INDEX_CACHE_VERSION}`, `"version":${INDEX_CACHE_VERSION - 1}`),
       'null',
       '\u0000\u0001garbage',
-      JSON.stringify({ ...JSON.parse(good), files: [{ path: 'src/main.ts', size: 1 }] }),
+      good.replace(/\n\{"terms":\[[^\n]*\n/, '\n{"terms":[],"file":{"path":"src/main.ts","size":1}}\n'),
+      good.replace(/\{"end":\d+\}\n$/, ''),
+      good.replace(/\{"end":(\d+)\}\n$/, (_, n: string) => `{"end":${Number(n) + 1}}\n`),
     ];
     for (const v of variants) {
       assert.notEqual(v, good);

@@ -1,25 +1,25 @@
-// The persisted index: one JSON file per (root, encoding), written atomically
-// (temp file + rename) so two windows writing at once leave one whole snapshot.
-// Anything unexpected — truncated, corrupted, other version — is ignored and
-// the index is rebuilt; the cache is never trusted blindly.
+// The persisted index: one file per (root, encoding), one JSON value per line —
+// a header, one line per file, an end line with the file count — written
+// atomically (temp file + rename) so two windows writing at once leave one whole
+// snapshot. Line by line, because a 100,000-file workspace makes more JSON than
+// one JavaScript string can hold, and so that loading and saving can yield to
+// the event loop between files. Anything unexpected — truncated, corrupted,
+// other version — is ignored and the index is rebuilt; never trusted blindly.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { chunkId, type ChunkOptions } from '../chunk/chunker';
 import type { PieceTable } from '../tokens/pieces';
 import type { Chunk } from '../types';
 
 /**
- * 3: identifier subtokens are stored once in `terms`; a chunk's `uses` is a
- * space-separated list of term numbers (parses fast, and loads into one shared
- * string per term instead of one per occurrence).
+ * 5: one JSON value per line; identifier subtokens are numbered in order of
+ * first use (each file line brings the terms it adds) and a chunk's `uses` is a
+ * space-separated list of term numbers; chunks omit the id, path and language
+ * that their file gives; the header carries the token counts of the
+ * pre-tokenizer pieces seen, so a warm start needs no BPE tables.
  */
-/**
- * 4: also the token counts of the pre-tokenizer pieces seen, so a warm start
- * needs no BPE tables; chunks no longer repeat their file's path and language
- * or their id (derived), a quarter less JSON to parse.
- */
-export const INDEX_CACHE_VERSION = 4;
+export const INDEX_CACHE_VERSION = 5;
 const FORMAT = 'context-budget-index';
 
 export interface CachedFile {
@@ -33,15 +33,25 @@ export interface CachedFile {
   imports: Array<{ specifier: string; names: string[]; line: number }>;
 }
 
-interface CacheFile {
-  terms: string[];
-  pieces: PieceTable;
+interface CacheHeader {
   format: typeof FORMAT;
   version: number;
   root: string;
   encoding: string;
   chunkOptions: ChunkOptions;
-  files: CachedFile[];
+  pieces: PieceTable;
+}
+
+/** Work between yields to the event loop while loading or saving. */
+const SLICE_MS = 12;
+
+function slicer(): () => Promise<void> {
+  let last = performance.now();
+  return async () => {
+    if (performance.now() - last < SLICE_MS) return;
+    await new Promise((r) => setImmediate(r));
+    last = performance.now();
+  };
 }
 
 export function indexCachePath(cacheDir: string, root: string, encoding: string): string {
@@ -84,22 +94,40 @@ function validFile(f: unknown): f is StoredFile {
 }
 
 /** Loads the cache for this root/encoding/options, or undefined when absent or not trustworthy. */
-export function loadIndexCache(cacheDir: string, root: string, encoding: string, chunkOptions: ChunkOptions): { files: Map<string, CachedFile>; pieces: PieceTable } | undefined {
-  let raw: string;
+export async function loadIndexCache(
+  cacheDir: string,
+  root: string,
+  encoding: string,
+  chunkOptions: ChunkOptions,
+): Promise<{ files: Map<string, CachedFile>; pieces: PieceTable } | undefined> {
+  let buf: Buffer;
   try {
-    raw = readFileSync(indexCachePath(cacheDir, root, encoding), 'utf8');
+    buf = readFileSync(indexCachePath(cacheDir, root, encoding));
   } catch {
     return undefined;
   }
+  let at = 0;
+  const nextLine = (): unknown => {
+    const nl = buf.indexOf(10, at);
+    if (nl < 0) return undefined;
+    const line = buf.toString('utf8', at, nl);
+    at = nl + 1;
+    return JSON.parse(line);
+  };
+  const breathe = slicer();
   try {
-    const data = JSON.parse(raw) as Partial<CacheFile>;
-    if (data.format !== FORMAT || data.version !== INDEX_CACHE_VERSION || data.root !== root || data.encoding !== encoding) return undefined;
-    if (JSON.stringify(data.chunkOptions) !== JSON.stringify(chunkOptions)) return undefined;
-    if (!Array.isArray(data.files) || !isStrArr(data.terms) || !validPieces(data.pieces)) return undefined;
-    const terms = data.terms;
+    const header = nextLine() as Partial<CacheHeader> | undefined;
+    if (!header || header.format !== FORMAT || header.version !== INDEX_CACHE_VERSION || header.root !== root || header.encoding !== encoding) return undefined;
+    if (JSON.stringify(header.chunkOptions) !== JSON.stringify(chunkOptions) || !validPieces(header.pieces)) return undefined;
+    const terms: string[] = [];
     const files = new Map<string, CachedFile>();
-    for (const f of data.files) {
-      if (!validFile(f)) return undefined; // one bad record taints the whole file
+    for (;;) {
+      const line = nextLine() as { terms?: unknown; file?: unknown; end?: unknown } | undefined;
+      if (!line || typeof line !== 'object') return undefined; // truncated: no end line
+      if ('end' in line) return line.end === files.size && at === buf.length ? { files, pieces: header.pieces } : undefined;
+      const f = line.file;
+      if (!isStrArr(line.terms) || !validFile(f)) return undefined; // one bad record taints the whole file
+      terms.push(...line.terms);
       const chunks: Chunk[] = [];
       for (const c of f.chunks) {
         const uses: string[] = [];
@@ -113,35 +141,68 @@ export function loadIndexCache(cacheDir: string, root: string, encoding: string,
         const { startLine, endLine, kind, defines, hash, tokens } = c;
         chunks.push({ id: chunkId(f.path, startLine, endLine), path: f.path, startLine, endLine, language: f.language, kind, defines, uses, hash, tokens });
       }
-      files.set(f.path, { ...f, chunks });
+      files.set(f.path, { path: f.path, size: f.size, mtimeMs: f.mtimeMs, hash: f.hash, language: f.language, imports: f.imports, chunks });
+      await breathe();
     }
-    return { files, pieces: data.pieces };
   } catch {
     return undefined;
   }
 }
 
-export function saveIndexCache(cacheDir: string, root: string, encoding: string, chunkOptions: ChunkOptions, files: Iterable<CachedFile>, pieces: PieceTable): void {
+/** Writes the cache (temp file + rename), yielding to the event loop between files. A failure costs the warm start, nothing else. */
+export async function saveIndexCache(
+  cacheDir: string,
+  root: string,
+  encoding: string,
+  chunkOptions: ChunkOptions,
+  files: Iterable<CachedFile>,
+  pieces: PieceTable,
+): Promise<void> {
   const target = indexCachePath(cacheDir, root, encoding);
   const tmp = `${target}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const snapshot = [...files]; // a changed file gets a new record, so this stays one consistent state
   const numbers = new Map<string, number>();
-  const terms: string[] = [];
-  const code = (t: string) => {
-    let n = numbers.get(t);
-    if (n === undefined) {
-      numbers.set(t, (n = terms.length));
-      terms.push(t);
-    }
-    return n;
-  };
-  const stored: StoredFile[] = [...files].map((f) => ({
-    ...f,
-    chunks: f.chunks.map(({ startLine, endLine, kind, defines, uses, hash, tokens }) => ({ startLine, endLine, kind, defines, uses: uses.map(code).join(' '), hash, tokens })),
-  }));
-  const data = { format: FORMAT, version: INDEX_CACHE_VERSION, root, encoding, chunkOptions, terms, pieces, files: stored };
+  const breathe = slicer();
+  let fd: number | undefined;
   try {
     mkdirSync(cacheDir, { recursive: true });
-    writeFileSync(tmp, JSON.stringify(data));
+    fd = openSync(tmp, 'w');
+    const header: CacheHeader = { format: FORMAT, version: INDEX_CACHE_VERSION, root, encoding, chunkOptions, pieces };
+    let out: string[] = [JSON.stringify(header)];
+    let pending = 0;
+    for (const f of snapshot) {
+      const added: string[] = [];
+      const code = (t: string) => {
+        let n = numbers.get(t);
+        if (n === undefined) {
+          numbers.set(t, (n = numbers.size));
+          added.push(t);
+        }
+        return n;
+      };
+      const file: StoredFile = {
+        path: f.path,
+        size: f.size,
+        mtimeMs: f.mtimeMs,
+        hash: f.hash,
+        language: f.language,
+        imports: f.imports,
+        chunks: f.chunks.map(({ startLine, endLine, kind, defines, uses, hash, tokens }) => ({ startLine, endLine, kind, defines, uses: uses.map(code).join(' '), hash, tokens })),
+      };
+      const line = JSON.stringify({ terms: added, file });
+      out.push(line);
+      pending += line.length;
+      if (pending > 1 << 20) {
+        writeSync(fd, out.join('\n') + '\n');
+        out = [];
+        pending = 0;
+      }
+      await breathe();
+    }
+    out.push(JSON.stringify({ end: snapshot.length }));
+    writeSync(fd, out.join('\n') + '\n');
+    closeSync(fd);
+    fd = undefined;
     renameSync(tmp, target);
     // Older formats of this same index will never be read again.
     const name = basename(target);
@@ -152,6 +213,7 @@ export function saveIndexCache(cacheDir: string, root: string, encoding: string,
   } catch {
     // A read-only or full disk costs us the warm start, nothing else.
     try {
+      if (fd !== undefined) closeSync(fd);
       unlinkSync(tmp);
     } catch {
       /* already gone */

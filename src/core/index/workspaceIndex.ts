@@ -92,6 +92,8 @@ export class WorkspaceIndex implements IndexView {
   private importGraph: ImportGraph | undefined;
   private staleGraph: { graph: ImportGraph; at: number } | undefined;
   private refreshing = false;
+  private saving: Promise<void> | undefined;
+  private saveAgain = false;
   private readonly changeLog: Array<{ version: number; path: string }> = [];
   private readonly chunkOptions: ChunkOptions;
   private readonly ignoreMatcher: IgnoreMatcher;
@@ -171,7 +173,7 @@ export class WorkspaceIndex implements IndexView {
     await this.ready();
     const scan = await scanning;
     const skipped = { ...scan.skipped };
-    const cached = this.records.size === 0 && this.options.cacheDir ? loadIndexCache(this.options.cacheDir, this.root, this.encoding, this.chunkOptions) : undefined;
+    const cached = this.records.size === 0 && this.options.cacheDir ? await loadIndexCache(this.options.cacheDir, this.root, this.encoding, this.chunkOptions) : undefined;
     const present = new Set(scan.files.map((f) => f.path));
     for (const path of [...this.records.keys()]) if (!present.has(path)) this.dropRecord(path);
 
@@ -264,7 +266,7 @@ export class WorkspaceIndex implements IndexView {
     const complete = !opts.signal?.aborted;
     this.lastStats = { ...this.countTotals(), skipped, filesRead, filesFromCache, complete, ms: performance.now() - started };
     opts.onProgress?.({ phase: 'done', done, total: toRead.length });
-    if (complete && (filesRead > 0 || this.dirtySinceSave || !cached)) this.save();
+    if (complete && (filesRead > 0 || this.dirtySinceSave || !cached)) await this.save();
     return this.lastStats;
   }
 
@@ -285,12 +287,27 @@ export class WorkspaceIndex implements IndexView {
     if (prompt) this.tokens.tokenizer.count(prompt.frame(rec.path, rec.language));
   }
 
-  /** Persists the index (atomic write). No-op without a cache folder. */
-  save(): void {
-    if (!this.options.cacheDir) return;
-    if (this.options.promptText) this.tokens.tokenizer.count(this.options.promptText.vocabulary);
-    saveIndexCache(this.options.cacheDir, this.root, this.encoding, this.chunkOptions, this.records.values(), this.tokens.tokenizer.knownPieces());
-    this.dirtySinceSave = false;
+  /**
+   * Persists the index (atomic write, in slices that leave the event loop free).
+   * Saves asked for while one runs are folded into one more after it. No-op
+   * without a cache folder.
+   */
+  save(): Promise<void> {
+    const cacheDir = this.options.cacheDir;
+    if (!cacheDir) return Promise.resolve();
+    if (this.saving) {
+      this.saveAgain = true;
+      return this.saving;
+    }
+    this.saving = (async () => {
+      do {
+        this.saveAgain = false;
+        this.dirtySinceSave = false;
+        if (this.options.promptText) this.tokens.tokenizer.count(this.options.promptText.vocabulary);
+        await saveIndexCache(cacheDir, this.root, this.encoding, this.chunkOptions, this.records.values(), this.tokens.tokenizer.knownPieces());
+      } while (this.saveAgain);
+    })().finally(() => (this.saving = undefined));
+    return this.saving;
   }
 
   /** Re-chunks one file from the given text (an editor buffer) or from disk. Returns its chunks. */
