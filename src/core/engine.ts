@@ -12,6 +12,7 @@ import { cursorWindowOfText } from './cursor';
 import { WorkspaceIndex, type IndexOptions, type RefreshOptions } from './index/workspaceIndex';
 import { packAndRender, PROMPT_TEXT, type PackedPrompt, type PromptFormat } from './pack/render';
 import { Ranker, type RankerDevice } from './rank/ranker';
+import { prepareBm25 } from './rank/bm25';
 import type { ContextReport, ReportItem } from './report';
 import { isEncodingName, type EncodingName } from './tokens/tokenizer';
 import type { CursorPosition, CursorWindow, EditorSignals, RankedChunk } from './types';
@@ -183,7 +184,9 @@ export class ContextEngine {
     const { budget, reserve, overhead, contextLimit } = this.budget(opts.budget);
     const cursor = this.cursorFor(pos.path, text, pos.line, budget);
     const rankStart = performance.now();
-    const ranking = await (await this.ranker).rank({ index: this.index, cursor, signals, maxCandidates: this.settings.maxCandidates, signal: opts.signal });
+    // Built in slices so the extension host never waits seconds on a large workspace; while it is still being indexed, the previous BM25 answers.
+    const bm25 = await prepareBm25(this.index, { allowStale: this.index.isRefreshing });
+    const ranking = await (await this.ranker).rank({ index: this.index, cursor, signals, maxCandidates: this.settings.maxCandidates, signal: opts.signal, bm25 });
     if (opts.signal?.aborted) throw new EngineError('cancelled');
     const packStart = performance.now();
     const format = opts.format ?? this.settings.format;

@@ -83,6 +83,11 @@ interface ImportGraph {
 
 export class WorkspaceIndex implements IndexView {
   private readonly records = new Map<string, FileRecord>();
+
+  /** True while a refresh (scan and read) is running. */
+  get isRefreshing(): boolean {
+    return this.refreshing;
+  }
   private readonly definitions = new Map<string, Set<Chunk>>();
   private readonly lookup = new FileLookup();
   private readonly overlays = new Map<string, string>();

@@ -80,56 +80,136 @@ export function bm25Of(index: IndexView): Bm25Index {
 }
 
 function build(chunks: Chunk[], signature: string): Built {
-  const lists = new Map<string, number[]>();
-  let total = 0;
-  const byId = new Map<string, number>();
-  const filesByDir = new Map<string, string[]>();
-  const seenFiles = new Set<string>();
-  const ordsByPath = new Map<string, number[]>();
-  chunks.forEach((c, i) => {
-    byId.set(c.id, i);
-    const ords = ordsByPath.get(c.path);
+  const builder = new Builder();
+  for (const c of chunks) builder.add(c);
+  return builder.finish(signature);
+}
+
+/** A full build, one chunk at a time, so that it can be spread over event-loop turns. */
+class Builder {
+  private readonly lists = new Map<string, number[]>();
+  private total = 0;
+  private readonly chunks: Chunk[] = [];
+  private readonly byId = new Map<string, number>();
+  private readonly filesByDir = new Map<string, string[]>();
+  private readonly ordsByPath = new Map<string, number[]>();
+
+  add(c: Chunk): void {
+    const i = this.chunks.length;
+    this.chunks.push(c);
+    this.byId.set(c.id, i);
+    const ords = this.ordsByPath.get(c.path);
     if (ords) ords.push(i);
-    else ordsByPath.set(c.path, [i]);
-    total += c.uses.length;
+    else {
+      this.ordsByPath.set(c.path, [i]);
+      const d = dirOf(c.path);
+      const arr = this.filesByDir.get(d);
+      if (arr) arr.push(c.path);
+      else this.filesByDir.set(d, [c.path]);
+    }
+    this.total += c.uses.length;
     for (const t of c.uses) {
-      let l = lists.get(t);
-      if (!l) lists.set(t, (l = []));
+      let l = this.lists.get(t);
+      if (!l) this.lists.set(t, (l = []));
       l.push(i);
     }
-    if (!seenFiles.has(c.path)) {
-      seenFiles.add(c.path);
-      const d = dirOf(c.path);
-      const arr = filesByDir.get(d);
-      if (arr) arr.push(c.path);
-      else filesByDir.set(d, [c.path]);
+  }
+
+  private readonly postings = new Map<string, Int32Array>();
+
+  /** Turns the posting lists into typed arrays, yielding between slices (the rest is done by finish). */
+  async packPostings(breathe: () => Promise<void>): Promise<void> {
+    for (const [t, l] of this.lists) {
+      this.postings.set(t, Int32Array.from(l));
+      this.lists.delete(t);
+      await breathe();
     }
-  });
-  const n = chunks.length;
-  const avg = n ? total / n || 1 : 1;
-  const norm = new Float32Array(n);
-  chunks.forEach((c, i) => (norm[i] = BM25_K1 * (1 - BM25_B + (BM25_B * c.uses.length) / avg)));
-  const postings = new Map<string, Int32Array>();
-  for (const [t, l] of lists) postings.set(t, Int32Array.from(l));
-  const built: Built = {
-    signature,
-    chunks,
-    byId,
-    postings,
-    norm,
-    filesByDir,
-    dead: 0,
-    builtSize: n,
-    ordsByPath,
-    totalUses: total,
-    idf(term: string) {
-      // Postings hold live chunks only, and n counts live chunks: a patched index scores like a fresh one.
-      const live = built.chunks.length - built.dead;
-      const df = postings.get(term)?.length ?? 0;
-      return Math.log(1 + (live - df + 0.5) / (df + 0.5));
-    },
+  }
+
+  finish(signature: string): Built {
+    const { chunks, total, postings } = this;
+    const n = chunks.length;
+    const avg = n ? total / n || 1 : 1;
+    const norm = new Float32Array(n);
+    chunks.forEach((c, i) => (norm[i] = BM25_K1 * (1 - BM25_B + (BM25_B * c.uses.length) / avg)));
+    for (const [t, l] of this.lists) postings.set(t, Int32Array.from(l));
+    const built: Built = {
+      signature,
+      chunks,
+      byId: this.byId,
+      postings,
+      norm,
+      filesByDir: this.filesByDir,
+      dead: 0,
+      builtSize: n,
+      ordsByPath: this.ordsByPath,
+      totalUses: total,
+      idf(term: string) {
+        // Postings hold live chunks only, and n counts live chunks: a patched index scores like a fresh one.
+        const live = built.chunks.length - built.dead;
+        const df = postings.get(term)?.length ?? 0;
+        return Math.log(1 + (live - df + 0.5) / (df + 0.5));
+      },
+    };
+    return built;
+  }
+}
+
+/** Files changed since the last build that bm25Of patches in place without a noticeable pause. */
+const QUICK_PATCH_FILES = 200;
+const SLICE_MS = 12;
+const building = new WeakMap<IndexView, Promise<void>>();
+
+/**
+ * For a thread that must stay responsive (the extension host): the BM25 index
+ * to rank with, where any full build runs in slices that yield to the event
+ * loop (a million chunks take seconds). Small changes are patched in place as
+ * `bm25Of` does. With `allowStale` (while the workspace is still being
+ * indexed) the previous index answers while a fresh one is built behind it;
+ * its chunks may be a little out of date, so callers check them against the
+ * index (see gatherCandidates). Without it, the result is current, as
+ * `bm25Of(index)` would be.
+ */
+export async function prepareBm25(index: IndexView, opts: { allowStale?: boolean } = {}): Promise<Bm25Index> {
+  for (;;) {
+    const cached = cache.get(index) as Built | undefined;
+    const version = typeof index.version === 'function' ? index.version() : undefined;
+    if (version === undefined || cached?.version === version) return bm25Of(index);
+    if (cached?.version !== undefined && typeof index.changedSince === 'function') {
+      const changed = index.changedSince(cached.version);
+      if (changed && changed.length <= QUICK_PATCH_FILES) return bm25Of(index);
+    }
+    let job = building.get(index);
+    if (!job) {
+      job = buildInSlices(index).finally(() => building.delete(index));
+      building.set(index, job);
+    }
+    if (opts.allowStale && cached) return cached;
+    await job;
+    // Loop: the index may have moved on while the build ran; a small remainder is patched.
+  }
+}
+
+async function buildInSlices(index: IndexView): Promise<void> {
+  const version = index.version!();
+  const builder = new Builder();
+  let last = performance.now();
+  const breathe = async () => {
+    if (performance.now() - last < SLICE_MS) return;
+    await new Promise((r) => setImmediate(r));
+    last = performance.now();
   };
-  return built;
+  // Files that change while this runs are seen as they are when reached, once
+  // each; the patch from `version` that follows redoes them whatever they were.
+  for (const path of [...index.files()]) {
+    for (const c of index.chunksOf(path)) builder.add(c);
+    await breathe();
+  }
+  await builder.packPostings(breathe);
+  const built = builder.finish(`v${version}`);
+  built.version = version;
+  const cached = cache.get(index) as Built | undefined;
+  if (cached?.version === undefined || cached.version < version) cache.set(index, built);
 }
 
 /** Applies changed files to a built index in place; false when a rebuild is the better deal. */

@@ -10,6 +10,7 @@ import type { CursorWindow, EditorSignals, RankedChunk } from '../types';
 import { assetPath } from '../assets';
 import { buildInputs, keyIds, MODEL_FORMAT, type ModelInputs, type ModelMeta } from './model';
 import { FEATURE_NAMES, gatherCandidates, toRanked, type Candidate, type Stage1Output } from './stage1';
+import type { Bm25Index } from './bm25';
 import { keyTermsOf } from './keys';
 import { VULKAN_LOADER, vulkanLoaderPresent } from './vulkan';
 import { cosine, loadUserModel, USER_COS_WEIGHT, USER_TOP_K, type UserModel } from './userModel';
@@ -23,6 +24,8 @@ export interface RankRequest {
   /** Candidates kept from stage 1 and scored by stage 2 (default 300). */
   maxCandidates?: number;
   signal?: AbortSignal;
+  /** BM25 index to use (see prepareBm25); default: built or patched on the spot. */
+  bm25?: Bm25Index;
 }
 
 export interface RankResult {

@@ -40,6 +40,8 @@ export interface RankQuery {
   cursor: CursorWindow;
   signals: EditorSignals;
   maxCandidates?: number;
+  /** The BM25 index to use (from prepareBm25); by default bm25Of(index), built or patched here. */
+  bm25?: Bm25Index;
 }
 
 export interface Candidate {
@@ -95,7 +97,9 @@ function identCounts(text: string): Map<string, number> {
 export function gatherCandidates(req: RankQuery): Stage1Output {
   const { index, cursor, signals } = req;
   const maxCandidates = Math.max(1, req.maxCandidates ?? 300);
-  const bm = bm25Of(index);
+  const bm = req.bm25 ?? bm25Of(index);
+  // A BM25 index handed in may be from a moment ago (indexing still going on): its chunks that have since been replaced are not candidates.
+  const current = (chunk: Chunk) => !req.bm25 || index.chunksOf(chunk.path).includes(chunk);
   const terms = queryTerms(cursor);
   const termWeight = new Map(terms.map((t) => [t.term, t.weight]));
   const excluded = new Set(signals.excluded);
@@ -106,7 +110,7 @@ export function gatherCandidates(req: RankQuery): Stage1Output {
   const pool = new Map<number, Candidate>();
   const add = (ord: number, src: CandidateSource): Candidate | undefined => {
     const chunk = bm.chunks[ord];
-    if (!chunk || isCursorChunk(chunk) || isExcluded(chunk, excluded)) return undefined;
+    if (!chunk || isCursorChunk(chunk) || isExcluded(chunk, excluded) || !current(chunk)) return undefined;
     let c = pool.get(ord);
     if (!c) pool.set(ord, (c = { chunk, ord, sources: [], features: new Float32Array(FEATURE_COUNT), stage1: 0, evidence: [] }));
     if (!c.sources.includes(src)) c.sources.push(src);
