@@ -186,6 +186,7 @@ export class ContextEngine {
     const rankStart = performance.now();
     // Built in slices so the extension host never waits seconds on a large workspace; while it is still being indexed, the previous BM25 answers.
     const bm25 = await prepareBm25(this.index, { allowStale: this.index.isRefreshing });
+    await this.index.prepareGraph();
     const ranking = await (await this.ranker).rank({ index: this.index, cursor, signals, maxCandidates: this.settings.maxCandidates, signal: opts.signal, bm25 });
     if (opts.signal?.aborted) throw new EngineError('cancelled');
     const packStart = performance.now();

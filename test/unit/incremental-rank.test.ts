@@ -55,6 +55,25 @@ describe('incremental ranking state', () => {
     assert.ok(index.importsOf('src/main.ts').includes('src/lib/mod3.ts'));
   });
 
+  it('an import graph built in slices (prepareGraph) equals the one built at once, with a file re-indexed around the build', async () => {
+    const syntax = await SyntaxChunker.create();
+    const sliced = await WorkspaceIndex.build(w.root, { encoding: 'o200k_base', syntax, workers: 0 });
+    const building = sliced.prepareGraph();
+    // Re-index a file while the build is pending (in this small workspace it lands before the build's first slice).
+    writeFileSync(join(w.root, 'src/main.ts'), `import { helper2 } from './lib/mod2';\n${files['src/main.ts']}\n`);
+    await sliced.updateFile('src/main.ts');
+    await building;
+    await sliced.prepareGraph();
+    const fresh = await WorkspaceIndex.build(w.root, { encoding: 'o200k_base', syntax, workers: 0 });
+    for (const f of [...fresh.files()].sort()) {
+      assert.deepEqual([...sliced.importsOf(f)].sort(), [...fresh.importsOf(f)].sort(), f);
+      assert.deepEqual([...sliced.importersOf(f)].sort(), [...fresh.importersOf(f)].sort(), f);
+      assert.deepEqual(sliced.importedNamesOf(f), fresh.importedNamesOf(f), f);
+    }
+    assert.ok(sliced.importsOf('src/main.ts').includes('src/lib/mod2.ts'));
+    writeFileSync(join(w.root, 'src/main.ts'), files['src/main.ts']);
+  });
+
   it('reports which files changed since a version, or that it cannot know', async () => {
     const index = await WorkspaceIndex.build(w.root, { encoding: 'o200k_base', workers: 0 });
     const v = index.version();

@@ -95,6 +95,9 @@ export class WorkspaceIndex implements IndexView {
   /** Split lines of recently rendered files (packing slices the same files on every cursor move). */
   private readonly linesCache = new Map<string, { text: string; lines: string[] }>();
   private importGraph: ImportGraph | undefined;
+  private graphBuild: Promise<void> | undefined;
+  /** Changes whenever a path is added or removed (import resolution may change anywhere). */
+  private pathsVersion = 0;
   private staleGraph: { graph: ImportGraph; at: number } | undefined;
   private refreshing = false;
   private saving: Promise<void> | undefined;
@@ -424,6 +427,7 @@ export class WorkspaceIndex implements IndexView {
         set.add(c);
       }
     }
+    if (!replacing) this.pathsVersion++;
     if (replacing && this.importGraph) this.linkImports(this.importGraph, rec);
     else this.invalidateGraph();
     this.changed(rec.path);
@@ -432,6 +436,7 @@ export class WorkspaceIndex implements IndexView {
   private dropRecord(path: string): void {
     if (!this.records.has(path)) return;
     this.removeRecord(path);
+    this.pathsVersion++;
     this.invalidateGraph(); // a path left: other files' imports may resolve differently
     this.changed(path);
   }
@@ -491,10 +496,60 @@ export class WorkspaceIndex implements IndexView {
     this.importGraph = undefined;
   }
 
+  /**
+   * Makes the next import-graph lookup cheap without holding the event loop:
+   * a due full build (every import of the workspace resolved again — seconds
+   * for 100,000 files) runs in slices. While a refresh is adding files, the last
+   * graph keeps answering and a fresh one is built behind it at most every
+   * STALE_GRAPH_MS.
+   */
+  async prepareGraph(): Promise<void> {
+    for (let round = 0; round < 3 && !this.importGraph; round++) {
+      if (this.refreshing && this.staleGraph) {
+        if (!this.graphBuild && Date.now() - this.staleGraph.at >= STALE_GRAPH_MS) void this.startGraphBuild();
+        return;
+      }
+      await (this.graphBuild ?? this.startGraphBuild());
+    }
+  }
+
+  private startGraphBuild(): Promise<void> {
+    this.graphBuild = this.buildGraphInSlices().finally(() => (this.graphBuild = undefined));
+    return this.graphBuild;
+  }
+
+  private async buildGraphInSlices(): Promise<void> {
+    await new Promise((r) => setImmediate(r)); // never inside the caller's turn
+    const paths = this.pathsVersion;
+    const since = this.changes;
+    const g: ImportGraph = { out: new Map(), in: new Map(), names: new Map() };
+    let last = performance.now();
+    for (const rec of [...this.records.values()]) {
+      this.linkImports(g, rec);
+      if (performance.now() - last > YIELD_EVERY_MS) {
+        await new Promise((r) => setImmediate(r));
+        last = performance.now();
+      }
+    }
+    if (this.importGraph) return; // built in the meantime by a synchronous caller
+    if (this.pathsVersion === paths) {
+      // Same set of paths: files re-indexed meanwhile only need their own edges again.
+      for (const path of this.changedSince(since) ?? this.records.keys()) {
+        const rec = this.records.get(path);
+        if (rec) this.linkImports(g, rec);
+      }
+      this.importGraph = g;
+      this.staleGraph = undefined;
+    } else {
+      this.staleGraph = { graph: g, at: Date.now() };
+    }
+  }
+
   private graph(): ImportGraph {
     // While a refresh adds thousands of files, queries use the last graph for a
-    // while instead of re-resolving every import of the workspace each time.
-    if (!this.importGraph && this.refreshing && this.staleGraph && Date.now() - this.staleGraph.at < STALE_GRAPH_MS) return this.staleGraph.graph;
+    // while (or while a fresh one is being built) instead of re-resolving every
+    // import of the workspace each time.
+    if (!this.importGraph && this.refreshing && this.staleGraph && (this.graphBuild || Date.now() - this.staleGraph.at < STALE_GRAPH_MS)) return this.staleGraph.graph;
     if (!this.importGraph) {
       const g: ImportGraph = { out: new Map(), in: new Map(), names: new Map() };
       for (const rec of this.records.values()) this.linkImports(g, rec);
