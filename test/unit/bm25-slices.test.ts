@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { IndexView } from '../../src/core/index/indexView';
-import { bm25Of, prepareBm25, type Bm25Index } from '../../src/core/rank/bm25';
+import { bm25Of, prepareBm25, topScores, type Bm25Index } from '../../src/core/rank/bm25';
 import type { Chunk } from '../../src/core/types';
 import { makeChunk, rng } from '../helpers/fakeIndex';
 
@@ -78,5 +78,23 @@ describe('BM25 built in slices', () => {
     assert.ok(fresh.postings.get('t5')!.length > 0);
     // Every live chunk that uses a term is in its postings, and only those.
     for (const t of ['t5', 't123']) assert.equal(fresh.postings.get(t)!.length, [...idx.allChunks()].filter((c) => c.uses.includes(t)).length);
+  });
+});
+
+describe('topScores', () => {
+  it('keeps what sorting every positive score and slicing keeps, in the same order (ties, zeros, skips, any k)', () => {
+    for (let run = 0; run < 300; run++) {
+      const r = rng(700 + run);
+      const n = Math.floor(r() * 400);
+      // Few distinct values, so ties are common.
+      const scores = Float32Array.from({ length: n }, () => (r() < 0.3 ? 0 : Math.floor(r() * 8) / 4));
+      const skipped = new Set(Array.from({ length: Math.floor(r() * 10) }, () => Math.floor(r() * Math.max(1, n))));
+      const k = Math.floor(r() * 50);
+      const all = [...scores.keys()].filter((i) => scores[i] > 0 && !skipped.has(i));
+      const expected = [...all].sort((a, b) => scores[b] - scores[a] || a - b).slice(0, k);
+      const { top, max } = topScores(scores, k, (i) => skipped.has(i));
+      assert.deepEqual(top, expected, `run ${run}`);
+      assert.equal(max, all.length ? Math.max(...all.map((i) => scores[i])) : 0);
+    }
   });
 });

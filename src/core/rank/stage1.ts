@@ -3,7 +3,7 @@
 // why each came in, and give each a structural feature vector. Synchronous.
 import type { CandidateSource, Chunk, CursorWindow, EditorSignals, RankedChunk } from '../types';
 import type { IndexView } from '../index/indexView';
-import { bm25Of, bm25Scores, dirOf, type Bm25Index } from './bm25';
+import { bm25Of, bm25Scores, dirOf, topScores, type Bm25Index } from './bm25';
 import { identifiers, isTerm, queryTermsFromText, splitIdentifier } from './text';
 
 /** Structural features, in the order the model's combiner expects them. */
@@ -127,16 +127,8 @@ export function gatherCandidates(req: RankQuery): Stage1Output {
 
   // BM25: top chunks for the weighted cursor terms.
   const scores = bm25Scores(bm, terms);
-  let maxScore = 0;
-  const scored: number[] = [];
-  for (let i = 0; i < scores.length; i++) {
-    if (scores[i] > 0 && !isCursorChunk(bm.chunks[i])) {
-      scored.push(i);
-      if (scores[i] > maxScore) maxScore = scores[i];
-    }
-  }
-  scored.sort((a, b) => scores[b] - scores[a] || a - b);
-  for (const i of scored.slice(0, maxCandidates)) add(i, 'bm25');
+  const { top, max: maxScore } = topScores(scores, maxCandidates, (i) => isCursorChunk(bm.chunks[i]));
+  for (const i of top) add(i, 'bm25');
 
   // Definitions of identifiers near the cursor (weight = closeness of their subtokens).
   const near = (cursor as { nearIdentifiers?: string[] }).nearIdentifiers ?? [];
