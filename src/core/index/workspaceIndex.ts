@@ -201,10 +201,7 @@ export class WorkspaceIndex implements IndexView {
     }
     // Records loaded from the cache are what the cache already says: loading them is no change.
     if (cached && filesFromCache === cached.files.size && this.records.size === filesFromCache) this.dirtySinceSave = false;
-    if (cached) {
-      for (const c of cached.files.values()) for (const ch of c.chunks) this.tokens.remember(ch.hash, ch.tokens);
-      this.tokens.tokenizer.learnPieces(cached.pieces);
-    }
+    if (cached) this.tokens.tokenizer.learnPieces(cached.pieces);
 
     let done = 0;
     const onFileDone = async () => {

@@ -1,5 +1,10 @@
-// Token counts cached by content hash: an edit re-counts only chunks whose text changed.
+// Token counts cached by content hash: an edit re-counts only chunks whose text
+// changed. Bounded: counting is cheap since the piece counter (a 5 KB file's
+// chunks in well under a millisecond), so the cache need not hold every chunk of
+// a 100,000-file workspace (a million entries, ≈100 MB).
 import type { Tokenizer } from './tokenizer';
+
+const MAX_REMEMBERED = 100_000;
 
 export class TokenCache {
   private readonly counts = new Map<string, number>();
@@ -20,6 +25,7 @@ export class TokenCache {
     }
     this.misses++;
     const n = this.tokenizer.count(text);
+    if (this.counts.size >= MAX_REMEMBERED) this.counts.clear();
     this.counts.set(hash, n);
     // In a prompt a chunk is followed by a line break, which tiktoken joins to
     // trailing punctuation ("];" + "\n" → "];\n"). Learning that piece now keeps
@@ -30,11 +36,6 @@ export class TokenCache {
 
   learn(text: string): void {
     this.tokenizer.count(text);
-  }
-
-  /** Seeds the cache from persisted chunks so a warm start counts nothing. */
-  remember(hash: string, tokens: number): void {
-    this.counts.set(hash, tokens);
   }
 
   get size(): number {
