@@ -13,6 +13,7 @@ import { SyntaxChunker } from '../src/core/chunk/syntax';
 import { ContextEngine } from '../src/core/engine';
 import { WorkspaceIndex } from '../src/core/index/workspaceIndex';
 import { packChunks, packValue } from '../src/core/pack/packer';
+import { prefixReuse } from '../src/core/pack/prefixReuse';
 import { scanWorkspace } from '../src/core/scan/scanner';
 import { loadTokenizer } from '../src/core/tokens/tokenizer';
 import { rng } from '../src/core/rank/text';
@@ -150,6 +151,40 @@ async function statusBarBench(corpus: string): Promise<void> {
   await engine.dispose();
 }
 
+/**
+ * Provider prompt caches reuse a prompt's leading tokens: walk the cursor down
+ * files of this repository in small steps and measure the share of each new
+ * prompt that the previous one's prefix covers (exact tokens, cut at a line).
+ */
+async function promptCacheBench(): Promise<void> {
+  log('\n## Prompt cache reuse across small cursor moves (issue 8)');
+  const engine = await ContextEngine.open({ root: repoRoot, index: { exclude: ['bench/', 'test/e2e/', 'media/'] }, ranker: { device: 'cpu' } });
+  await engine.refresh();
+  const tokenizer = engine.index.tokens.tokenizer;
+  const files = ['src/core/engine.ts', 'src/core/pack/packer.ts', 'src/extension/controller.ts', 'src/core/rank/stage1.ts'];
+  for (const budget of [8000, 32000]) {
+    let reused = 0;
+    let total = 0;
+    let moves = 0;
+    for (const path of files) {
+      const lines = (engine.index.fileText(path) ?? '').split('\n').length;
+      let prev: string | undefined;
+      for (let line = 20; line < Math.min(lines, 200); line += 10) {
+        const { prompt } = await engine.compute({ path, line, column: 0 }, emptySignals(), { budget });
+        if (prev !== undefined) {
+          const r = prefixReuse(prev, prompt.text, tokenizer);
+          reused += r.reusedTokens;
+          total += r.totalTokens;
+          moves++;
+        }
+        prev = prompt.text;
+      }
+    }
+    log(`budget ${budget}: ${moves} ten-line moves over ${files.length} files · ${((100 * reused) / Math.max(1, total)).toFixed(1)}% of prompt tokens reusable from the previous prompt`);
+  }
+  await engine.dispose();
+}
+
 /** The CLI as scripts use it: one `rank` per fresh process, the index persisted between runs. */
 function cliBench(corpus: string, allFiles: string[]): void {
   log('\n## CLI `rank`, one fresh process per query (issue 5)');
@@ -189,6 +224,7 @@ async function main(): Promise<void> {
   if (want('index')) await indexBench(corpus.dir, syntax);
   if (want('pack')) packerBench();
   if (want('status')) await statusBarBench(corpus.dir);
+  if (want('cache')) await promptCacheBench();
   if (want('cli')) cliBench(corpus.dir, (await scanWorkspace(corpus.dir)).files.map((f) => f.path));
   if (want('cost')) {
     log('\n## Cost model, measured (issue 4)');
