@@ -178,10 +178,12 @@ export class WorkspaceIndex implements IndexView {
       signal: opts.signal,
       onProgress: (n) => opts.onProgress?.({ phase: 'scan', done: n, total: 0 }),
     });
+    // The persisted index loads (in slices) while the scan waits on the disk.
+    const loading = this.records.size === 0 && this.options.cacheDir ? loadIndexCache(this.options.cacheDir, this.root, this.encoding, this.chunkOptions) : undefined;
     await this.ready();
     const scan = await scanning;
     const skipped = { ...scan.skipped };
-    const cached = this.records.size === 0 && this.options.cacheDir ? await loadIndexCache(this.options.cacheDir, this.root, this.encoding, this.chunkOptions) : undefined;
+    const cached = await loading;
     const present = new Set(scan.files.map((f) => f.path));
     for (const path of [...this.records.keys()]) if (!present.has(path)) this.dropRecord(path);
 
