@@ -1,7 +1,7 @@
 // Edits patch the BM25 index and the import graph in place; what they rank must
 // match a fresh index of the same files.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { SyntaxChunker } from '../../src/core/chunk/syntax';
@@ -72,6 +72,31 @@ describe('incremental ranking state', () => {
     }
     assert.ok(sliced.importsOf('src/main.ts').includes('src/lib/mod2.ts'));
     writeFileSync(join(w.root, 'src/main.ts'), files['src/main.ts']);
+  });
+
+  it('a warm start of an unchanged workspace takes its import graph from the saved links, equal to a resolved one', async () => {
+    const syntax = await SyntaxChunker.create();
+    const cacheDir = join(w.root, '.links-cache');
+    const opts = { encoding: 'o200k_base' as const, syntax, workers: 0, cacheDir, exclude: ['.links-cache/'] };
+    await WorkspaceIndex.build(w.root, opts);
+    const warm = await WorkspaceIndex.build(w.root, opts);
+    assert.equal(warm.stats().filesRead, 0);
+    assert.ok((warm as unknown as { importGraph?: unknown }).importGraph, 'the graph is there before any query');
+    const fresh = await WorkspaceIndex.build(w.root, { encoding: 'o200k_base', syntax, workers: 0, exclude: ['.links-cache/'] });
+    let edges = 0;
+    for (const f of [...fresh.files()].sort()) {
+      assert.deepEqual(warm.importsOf(f), fresh.importsOf(f), f);
+      assert.deepEqual(warm.importersOf(f), fresh.importersOf(f), f);
+      assert.deepEqual(warm.importedNamesOf(f), fresh.importedNamesOf(f), f);
+      edges += fresh.importsOf(f).length;
+    }
+    assert.ok(edges > 5);
+    // A new file changes the set of paths: the saved links are no longer trusted.
+    writeFileSync(join(w.root, 'src/extra.ts'), "import { helper1 } from './lib/mod1';\n");
+    const moved = await WorkspaceIndex.build(w.root, opts);
+    assert.deepEqual(moved.importsOf('src/extra.ts'), ['src/lib/mod1.ts']);
+    assert.ok(moved.importersOf('src/lib/mod1.ts').includes('src/extra.ts'));
+    unlinkSync(join(w.root, 'src/extra.ts'));
   });
 
   it('reports which files changed since a version, or that it cannot know', async () => {

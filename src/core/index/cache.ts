@@ -18,8 +18,10 @@ import type { Chunk } from '../types';
  * space-separated list of term numbers; chunks omit the id, path and language
  * that their file gives; the header carries the token counts of the
  * pre-tokenizer pieces seen, so a warm start needs no BPE tables.
+ * 6: a file line may carry its resolved import links, so a warm start of an
+ * unchanged workspace resolves no import again.
  */
-export const INDEX_CACHE_VERSION = 5;
+export const INDEX_CACHE_VERSION = 6;
 const FORMAT = 'context-budget-index';
 
 export interface CachedFile {
@@ -31,7 +33,13 @@ export interface CachedFile {
   language: string;
   chunks: Chunk[];
   imports: Array<{ specifier: string; names: string[]; line: number }>;
+  /** The files its imports resolved to, each with the names imported from it (valid while the set of paths is unchanged). */
+  links?: ImportLinks;
 }
+
+export type ImportLinks = Array<[target: string, names: string[]]>;
+
+const isLinks = (v: unknown): v is ImportLinks => Array.isArray(v) && v.every((l) => Array.isArray(l) && l.length === 2 && isStr(l[0]) && isStrArr(l[1]));
 
 interface CacheHeader {
   format: typeof FORMAT;
@@ -89,7 +97,8 @@ function validFile(f: unknown): f is StoredFile {
   return (
     isStr(r.path) && isNum(r.size) && isNum(r.mtimeMs) && isStr(r.hash) && isStr(r.language) &&
     Array.isArray(r.chunks) && r.chunks.every(validChunk) &&
-    Array.isArray(r.imports) && r.imports.every((i) => i && typeof i === 'object' && isStr(i.specifier) && isStrArr(i.names) && isNum(i.line))
+    Array.isArray(r.imports) && r.imports.every((i) => i && typeof i === 'object' && isStr(i.specifier) && isStrArr(i.names) && isNum(i.line)) &&
+    (r.links === undefined || isLinks(r.links))
   );
 }
 
@@ -141,7 +150,7 @@ export async function loadIndexCache(
         const { startLine, endLine, kind, defines, hash, tokens } = c;
         chunks.push({ id: chunkId(f.path, startLine, endLine), path: f.path, startLine, endLine, language: f.language, kind, defines, uses, hash, tokens });
       }
-      files.set(f.path, { path: f.path, size: f.size, mtimeMs: f.mtimeMs, hash: f.hash, language: f.language, imports: f.imports, chunks });
+      files.set(f.path, { path: f.path, size: f.size, mtimeMs: f.mtimeMs, hash: f.hash, language: f.language, imports: f.imports, chunks, links: f.links });
       await breathe();
     }
   } catch {
@@ -157,6 +166,7 @@ export async function saveIndexCache(
   chunkOptions: ChunkOptions,
   files: Iterable<CachedFile>,
   pieces: PieceTable,
+  linksOf?: (path: string) => ImportLinks | undefined,
 ): Promise<void> {
   const target = indexCachePath(cacheDir, root, encoding);
   const tmp = `${target}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
@@ -187,6 +197,7 @@ export async function saveIndexCache(
         hash: f.hash,
         language: f.language,
         imports: f.imports,
+        links: linksOf?.(f.path),
         chunks: f.chunks.map(({ startLine, endLine, kind, defines, uses, hash, tokens }) => ({ startLine, endLine, kind, defines, uses: uses.map(code).join(' '), hash, tokens })),
       };
       const line = JSON.stringify({ terms: added, file });

@@ -9,7 +9,7 @@ import { countSkip, IgnoreMatcher, scanWorkspace, type ScannedFile } from '../sc
 import { TokenCache } from '../tokens/tokenCache';
 import { loadTokenizer, type EncodingName, type Tokenizer } from '../tokens/tokenizer';
 import type { Chunk, SkipReason } from '../types';
-import { loadIndexCache, saveIndexCache, type CachedFile } from './cache';
+import { loadIndexCache, saveIndexCache, type CachedFile, type ImportLinks } from './cache';
 import { FileLookup, resolveImport } from './imports';
 import { hashFileText, indexFileText } from './indexFile';
 import { IndexWorkerPool, workerScript } from './indexWorkers';
@@ -29,6 +29,8 @@ export interface IndexOptions {
    * bundled worker exists; a number forces that many; 0 keeps everything in-process.
    */
   workers?: 'auto' | number;
+  /** Scan with synchronous stats (see ScanOptions.syncStat): for the CLI. */
+  syncStat?: boolean;
   /**
    * Prompt text around snippets (headers, fences, line numbers). Its pieces are
    * counted ahead and persisted with the index, so that a warm start counts a
@@ -176,6 +178,7 @@ export class WorkspaceIndex implements IndexView {
       exclude: this.options.exclude,
       maxFileSizeKB: this.options.maxFileSizeKB,
       signal: opts.signal,
+      syncStat: this.options.syncStat,
       onProgress: (n) => opts.onProgress?.({ phase: 'scan', done: n, total: 0 }),
     });
     // The persisted index loads (in slices) while the scan waits on the disk.
@@ -194,7 +197,8 @@ export class WorkspaceIndex implements IndexView {
       const known = this.records.get(file.path) ?? cached?.files.get(file.path);
       if (known && known.size === file.size && known.mtimeMs === file.mtimeMs) {
         if (!this.records.has(file.path)) {
-          this.putRecord({ ...known }, true); // from the cache: its terms are already shared strings
+          const { links: _, ...record } = known as CachedFile; // links live in the graph, not in records
+          this.putRecord(record, true); // from the cache: its terms are already shared strings
           filesFromCache++;
         }
       } else {
@@ -202,7 +206,11 @@ export class WorkspaceIndex implements IndexView {
       }
     }
     // Records loaded from the cache are what the cache already says: loading them is no change.
-    if (cached && filesFromCache === cached.files.size && this.records.size === filesFromCache) this.dirtySinceSave = false;
+    if (cached && filesFromCache === cached.files.size && this.records.size === filesFromCache) {
+      this.dirtySinceSave = false;
+      // The same set of paths: every import resolves as it did, so the saved links are the graph.
+      if (!this.importGraph && [...cached.files.values()].every((f) => f.links)) this.importGraph = this.graphFromLinks(cached.files);
+    }
     if (cached) this.tokens.tokenizer.learnPieces(cached.pieces);
 
     let done = 0;
@@ -309,9 +317,13 @@ export class WorkspaceIndex implements IndexView {
     this.saving = (async () => {
       do {
         this.saveAgain = false;
+        // The resolved import links go with the records, so the graph is built first (in slices).
+        if (!this.importGraph) await (this.graphBuild ?? this.startGraphBuild());
         this.dirtySinceSave = false;
         if (this.options.promptText) this.tokens.tokenizer.count(this.options.promptText.vocabulary);
-        await saveIndexCache(cacheDir, this.root, this.encoding, this.chunkOptions, this.records.values(), this.tokens.tokenizer.knownPieces());
+        const g = this.importGraph;
+        const linksOf = g ? (path: string): ImportLinks => (g.out.get(path) ?? []).map((t) => [t, g.names.get(path)?.get(t) ?? []]) : undefined;
+        await saveIndexCache(cacheDir, this.root, this.encoding, this.chunkOptions, this.records.values(), this.tokens.tokenizer.knownPieces(), linksOf);
       } while (this.saveAgain);
     })().finally(() => (this.saving = undefined));
     return this.saving;
@@ -542,6 +554,24 @@ export class WorkspaceIndex implements IndexView {
     } else {
       this.staleGraph = { graph: g, at: Date.now() };
     }
+  }
+
+  /** The import graph from links saved with the same set of paths; `in` lists in record order, as linkImports makes them. */
+  private graphFromLinks(files: ReadonlyMap<string, CachedFile>): ImportGraph {
+    const g: ImportGraph = { out: new Map(), in: new Map(), names: new Map() };
+    for (const rec of this.records.values()) {
+      const links = files.get(rec.path)?.links ?? [];
+      const targets = links.map(([t]) => t);
+      g.out.set(rec.path, targets);
+      g.names.set(rec.path, new Map(links));
+      for (const t of targets) {
+        const list = g.in.get(t);
+        if (list) list.push(rec.path);
+        else g.in.set(t, [rec.path]);
+      }
+    }
+    this.staleGraph = undefined;
+    return g;
   }
 
   private graph(): ImportGraph {
