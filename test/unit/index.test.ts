@@ -61,6 +61,23 @@ describe('scanner', () => {
     assert.ok((res.skipped['symlink-loop'] ?? 0) >= 2);
   });
 
+  it('lists files in one deterministic order, walking folders concurrently, with or without synchronous stats', async () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 40; i++) files[`d${i % 7}/e${i % 3}/f${i}.ts`] = 'x';
+    files['z/real/in.ts'] = 'x';
+    const w = ws(files);
+    // A link to a folder sorts before the folder itself: the folder is still listed by its own path.
+    symlinkSync(join(w.root, 'z', 'real'), join(w.root, 'a-link'));
+    const runs = await Promise.all([scanWorkspace(w.root), scanWorkspace(w.root, { syncStat: true }), scanWorkspace(w.root)]);
+    const paths = runs.map((r) => r.files.map((f) => f.path));
+    assert.deepEqual(paths[0], [...paths[0]].sort());
+    assert.ok(paths[0].includes('z/real/in.ts') && !paths[0].includes('a-link/in.ts'));
+    assert.deepEqual(paths[1], paths[0]);
+    assert.deepEqual(paths[2], paths[0]);
+    assert.deepEqual(runs[1].files.map((f) => f.size), runs[0].files.map((f) => f.size));
+    assert.equal(runs[0].skipped['symlink-loop'], 1);
+  });
+
   it('counts files over the size limit', async () => {
     const w = ws({ 'big.ts': 'x'.repeat(3000), 'small.ts': 'y' });
     const res = await scanWorkspace(w.root, { maxFileSizeKB: 2 });

@@ -129,7 +129,7 @@ async function openEngine(values: Values, io: CliIO): Promise<ContextEngine> {
       ...(values.hardware ? { hardware: values.hardware } : {}),
       ...(values['output-tokens'] ? { outputTokens: intOption('output-tokens', values['output-tokens'], 0) } : {}),
     },
-    index: { cacheDir: values['no-cache'] ? undefined : resolve(values['cache-dir'] ?? defaultCacheDir()), exclude: values.exclude },
+    index: { cacheDir: values['no-cache'] ? undefined : resolve(values['cache-dir'] ?? defaultCacheDir()), exclude: values.exclude, syncStat: true },
     ranker: { device: device as 'auto' | 'gpu' | 'cpu' },
   });
   await engine.refresh({ onProgress: io.isTTY ? progressPrinter(io) : undefined });

@@ -1,7 +1,7 @@
 // Walks workspace roots and lists the files worth indexing. Honors .gitignore at
 // every level (the `ignore` library), user exclude globs and built-in defaults;
 // survives symlink loops, unreadable folders and files vanishing mid-walk.
-import { promises as fsp, type Dirent, type Stats } from 'node:fs';
+import { promises as fsp, statSync, type Dirent, type Stats } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import type { SkipReason } from '../types';
@@ -23,6 +23,12 @@ export interface ScanOptions {
   signal?: AbortSignal;
   /** Called every few hundred entries. */
   onProgress?: (filesFound: number) => void;
+  /**
+   * Stat files synchronously: a fifth of the per-file cost of a promise stat
+   * (about 3 µs against 15), for a process that may block briefly (the CLI),
+   * not for the editor's extension host, where a slow disk would freeze it.
+   */
+  syncStat?: boolean;
 }
 
 export interface ScannedFile {
@@ -106,6 +112,31 @@ export class IgnoreMatcher {
   }
 }
 
+function statQuietly(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Files of a folder walk, nested as the folders are, in sorted order. */
+type Found = Array<ScannedFile | Found>;
+
+function flattenInto(found: Found, out: ScannedFile[]): void {
+  const stack: Array<{ list: Found; at: number }> = [{ list: found, at: 0 }];
+  while (stack.length) {
+    const top = stack[stack.length - 1];
+    if (top.at >= top.list.length) {
+      stack.pop();
+      continue;
+    }
+    const item = top.list[top.at++];
+    if (Array.isArray(item)) stack.push({ list: item, at: 0 });
+    else out.push(item);
+  }
+}
+
 /** Lists indexable files under `root`. Never throws for file-system trouble below the root. */
 export async function scanWorkspace(root: string, opts: ScanOptions = {}): Promise<ScanResult> {
   const maxBytes = (opts.maxFileSizeKB ?? 1024) * 1024;
@@ -115,15 +146,21 @@ export async function scanWorkspace(root: string, opts: ScanOptions = {}): Promi
   const seenDirs = new Set<string>([rootReal]);
   const baseLayer: Layer = { base: '', ig: ignore().add(DEFAULT_EXCLUDES).add(opts.exclude ?? []) };
 
-  const walk = async (relDir: string, realDir: string, parentLayers: Layer[]): Promise<void> => {
-    if (opts.signal?.aborted) return;
+  // Plain folders are walked concurrently (their read and stat round trips
+  // overlap) and their files joined in sorted order afterwards; folders reached
+  // through links wait until every plain folder is done, so a folder is always
+  // found by its own path before any link to it, whatever the timing.
+  const linkedDirs: Array<{ rel: string; real: string; layers: Layer[]; out: Found }> = [];
+  const walk = async (relDir: string, realDir: string, parentLayers: Layer[]): Promise<Found> => {
+    const found: Found = [];
+    if (opts.signal?.aborted) return found;
     const absDir = relDir ? join(root, relDir) : root;
     let entries: Dirent[];
     try {
       entries = await fsp.readdir(absDir, { withFileTypes: true });
     } catch {
       countSkip(skipped, 'unreadable');
-      return;
+      return found;
     }
     let layers = parentLayers;
     if (entries.some((e) => e.name === '.gitignore' && e.isFile())) {
@@ -143,10 +180,11 @@ export async function scanWorkspace(root: string, opts: ScanOptions = {}): Promi
     for (const e of entries) {
       if (!e.isFile()) continue;
       if (isIgnored(rules, toPosix(relOf(e)), false)) ignoredFiles.add(e.name);
-      else fileStats.set(e.name, fsp.stat(join(absDir, e.name)).catch(() => undefined));
+      else fileStats.set(e.name, opts.syncStat ? Promise.resolve(statQuietly(join(absDir, e.name))) : fsp.stat(join(absDir, e.name)).catch(() => undefined));
     }
+    const parts: Array<ScannedFile | Found | Promise<Found>> = [];
     for (const entry of entries) {
-      if (opts.signal?.aborted) return;
+      if (opts.signal?.aborted) break;
       const rel = relOf(entry);
       const abs = join(absDir, entry.name);
       let isDir = entry.isDirectory();
@@ -180,14 +218,14 @@ export async function scanWorkspace(root: string, opts: ScanOptions = {}): Promi
         countSkip(skipped, 'ignored');
         continue;
       }
-      if (isDir) {
-        // Remember every folder walked, so a link back into one is seen as a loop.
-        if (seenDirs.has(real)) {
-          countSkip(skipped, 'symlink-loop');
-          continue;
-        }
+      if (isDir && entry.isSymbolicLink()) {
+        const out: Found = []; // filled once the plain folders are done
+        linkedDirs.push({ rel: toPosix(rel), real, layers, out });
+        parts.push(out);
+      } else if (isDir) {
+        // A plain folder's real path is new by construction; remember it, so a link back into it is seen as a loop.
         seenDirs.add(real);
-        await walk(toPosix(rel), real, layers);
+        parts.push(walk(toPosix(rel), real, layers));
       } else if (isFile) {
         const st = await fileStats.get(entry.name);
         if (!st) {
@@ -198,14 +236,28 @@ export async function scanWorkspace(root: string, opts: ScanOptions = {}): Promi
           countSkip(skipped, 'too-large');
           continue;
         }
-        files.push({ path: toPosix(rel), abs, size: st.size, mtimeMs: st.mtimeMs });
-        if (opts.onProgress && files.length % 500 === 0) opts.onProgress(files.length);
+        parts.push({ path: toPosix(rel), abs, size: st.size, mtimeMs: st.mtimeMs });
+        if (opts.onProgress && ++seen % 500 === 0) opts.onProgress(seen);
       } else {
         countSkip(skipped, 'unreadable'); // a FIFO, socket or device: never opened
       }
     }
+    for (const p of await Promise.all(parts)) found.push(p);
+    return found;
   };
-  await walk('', rootReal, []);
+  let seen = 0;
+  const top = await walk('', rootReal, []);
+  // Folders behind links, in the order they were met; one already walked (by its own path or an earlier link) is a loop.
+  for (let i = 0; i < linkedDirs.length && !opts.signal?.aborted; i++) {
+    const d = linkedDirs[i];
+    if (seenDirs.has(d.real)) {
+      countSkip(skipped, 'symlink-loop');
+      continue;
+    }
+    seenDirs.add(d.real);
+    d.out.push(await walk(d.rel, d.real, d.layers));
+  }
+  flattenInto(top, files);
   return { files, skipped };
 }
 
