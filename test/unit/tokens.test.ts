@@ -33,7 +33,7 @@ function* fastPathCodePoints(): Generator<string> {
   }
 }
 
-const CODE_PIECES = ['const', ' x', ' =', ' 42', ';\n', '\t', '    ', 'fooBar', '_baz', "'s", "'LL", '(', ')', '{\n', '}\n', ' // ', 'é', '日本', '🚀', '\u00a0', '\u2028', '\r\n', '12345', '...', '=>'];
+const CODE_PIECES = ['const', ' x', ' =', ' 42', ';\n', '\t', '    ', 'fooBar', '_baz', "'s", "'LL", '(', ')', '{\n', '}\n', ' // ', 'é', '日本', '🚀', '\u00a0', '\u2028', '\r\n', '12345', '...', '=>', '\n', '\n\n', '/', '//', '\n/', '\u0085', '\ufeff', 'ก', 'ع', '\u0898'];
 
 describe('token counting piece by piece', () => {
   for (const encoding of ENCODINGS) {

@@ -32,6 +32,9 @@ export function pieceRegex(patStr: string): RegExp {
 const OUTSIDE_FAST_PATH =
   /[^\u0000-\u05ff\u2000-\u2bff\u2e00-\u2e7f\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3\ufe00-\ufe0f\uff00-\uffef\u{1f000}-\u{1faff}]/u;
 
+/** White space as tiktoken's pattern means it, and as JavaScript does (U+FEFF): never cut before either. */
+const SPACE = /[\s\p{White_Space}]/u;
+
 export function onFastPath(text: string): boolean {
   return !OUTSIDE_FAST_PATH.test(text);
 }
@@ -61,10 +64,42 @@ export class PieceCounter {
   }
 
   count(text: string): number {
-    if (!onFastPath(text)) {
-      this.slowTexts++;
-      return this.encodeCount(text);
+    if (!onFastPath(text)) return this.countMixed(text);
+    return this.countPieces(text);
+  }
+
+  /**
+   * Text with characters off the fast path: cut where no piece can straddle —
+   * after a line break, before a character that is neither white space (which
+   * joins runs of line breaks) nor '/' (which a punctuation piece takes along
+   * after its line break) — then count fast-path parts piece by piece and hand
+   * the rest, one remembered part at a time, to tiktoken.
+   */
+  private countMixed(text: string): number {
+    let n = 0;
+    let from = 0;
+    for (let i = text.indexOf('\n'); i >= 0 && i + 1 < text.length; i = text.indexOf('\n', i + 1)) {
+      const next = text.charCodeAt(i + 1);
+      if (next === 0x2f || SPACE.test(text[i + 1])) continue;
+      n += this.countPart(text.slice(from, i + 1));
+      from = i + 1;
     }
+    return n + this.countPart(text.slice(from));
+  }
+
+  private countPart(part: string): number {
+    if (onFastPath(part)) return this.countPieces(part);
+    let c = this.counts.get(part);
+    if (c === undefined) {
+      this.slowTexts++;
+      c = this.encodeCount(part);
+      if (this.counts.size >= MAX_REMEMBERED) this.counts.clear();
+      this.counts.set(part, c);
+    }
+    return c;
+  }
+
+  private countPieces(text: string): number {
     const re = this.regex;
     re.lastIndex = 0;
     let n = 0;
