@@ -24,6 +24,8 @@ function snapshot(index: WorkspaceIndex) {
     f,
     chunks: index.chunksOf(f).map((c) => `${c.id} ${c.hash} ${c.tokens} ${c.kind} ${c.defines.join(',')} ${c.uses.join(',')}`),
     imports: [...index.importsOf(f)].sort(),
+    // The symbol table: every name this file defines, with all the chunks that define it anywhere.
+    defines: [...new Set(index.chunksOf(f).flatMap((c) => c.defines))].sort().map((n) => `${n}: ${index.definitionsOf(n).map((c) => c.id).sort().join(' ')}`),
   }));
 }
 

@@ -90,7 +90,8 @@ export class WorkspaceIndex implements IndexView {
   get isRefreshing(): boolean {
     return this.refreshing;
   }
-  private readonly definitions = new Map<string, Set<Chunk>>();
+  /** Name → the chunk defining it, or the chunks, in the order they came (most names have one: no array, no set). */
+  private readonly definitions = new Map<string, Chunk | Chunk[]>();
   private readonly lookup = new FileLookup();
   private readonly overlays = new Map<string, string>();
   private readonly textCache = new Map<string, { mtimeMs: number; text: string }>();
@@ -433,9 +434,11 @@ export class WorkspaceIndex implements IndexView {
     this.lookup.add(rec.path);
     for (const c of rec.chunks) {
       for (const name of c.defines) {
-        let set = this.definitions.get(name);
-        if (!set) this.definitions.set(name, (set = new Set()));
-        set.add(c);
+        const known = this.definitions.get(name);
+        if (!known) this.definitions.set(name, c);
+        else if (Array.isArray(known)) {
+          if (!known.includes(c)) known.push(c);
+        } else if (known !== c) this.definitions.set(name, [known, c]);
       }
     }
     if (!replacing) this.pathsVersion++;
@@ -455,7 +458,7 @@ export class WorkspaceIndex implements IndexView {
   private removeRecord(path: string): void {
     const rec = this.records.get(path);
     if (!rec) return;
-    for (const c of rec.chunks) for (const name of c.defines) this.definitions.get(name)?.delete(c);
+    for (const c of rec.chunks) for (const name of c.defines) this.forgetDefinition(name, c);
     this.records.delete(path);
     this.lookup.delete(path);
     this.textCache.delete(path);
@@ -615,8 +618,18 @@ export class WorkspaceIndex implements IndexView {
   }
 
   definitionsOf(name: string): readonly Chunk[] {
-    const set = this.definitions.get(name);
-    return set ? [...set] : [];
+    const known = this.definitions.get(name);
+    return Array.isArray(known) ? [...known] : known ? [known] : [];
+  }
+
+  private forgetDefinition(name: string, c: Chunk): void {
+    const known = this.definitions.get(name);
+    if (known === c) this.definitions.delete(name);
+    else if (Array.isArray(known)) {
+      const at = known.indexOf(c);
+      if (at >= 0) known.splice(at, 1);
+      if (known.length === 1) this.definitions.set(name, known[0]);
+    }
   }
 
   importsOf(path: string): readonly string[] {
