@@ -63,7 +63,7 @@ describe('scanner', () => {
     assert.ok((res.skipped['symlink-loop'] ?? 0) >= 2);
   });
 
-  it('lists files in one deterministic order, walking folders concurrently, with or without synchronous stats', async () => {
+  it('lists files in one deterministic order, with or without synchronous stats; a folder by its own path, not through a link', async () => {
     const files: Record<string, string> = {};
     for (let i = 0; i < 40; i++) files[`d${i % 7}/e${i % 3}/f${i}.ts`] = 'x';
     files['z/real/in.ts'] = 'x';

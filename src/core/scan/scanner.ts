@@ -146,10 +146,11 @@ export async function scanWorkspace(root: string, opts: ScanOptions = {}): Promi
   const seenDirs = new Set<string>([rootReal]);
   const baseLayer: Layer = { base: '', ig: ignore().add(DEFAULT_EXCLUDES).add(opts.exclude ?? []) };
 
-  // Plain folders are walked concurrently (their read and stat round trips
-  // overlap) and their files joined in sorted order afterwards; folders reached
+  // Plain folders are walked one after another, in sorted order (walking them
+  // concurrently saved little and let thousands of file-system answers arrive in
+  // one burst: 60–80 ms without a timer turn on 9,681 files). Folders reached
   // through links wait until every plain folder is done, so a folder is always
-  // found by its own path before any link to it, whatever the timing.
+  // listed by its own path, never through a link to it.
   const linkedDirs: Array<{ rel: string; real: string; layers: Layer[]; out: Found }> = [];
   const walk = async (relDir: string, realDir: string, parentLayers: Layer[]): Promise<Found> => {
     const found: Found = [];
@@ -182,7 +183,7 @@ export async function scanWorkspace(root: string, opts: ScanOptions = {}): Promi
       if (isIgnored(rules, toPosix(relOf(e)), false)) ignoredFiles.add(e.name);
       else fileStats.set(e.name, opts.syncStat ? Promise.resolve(statQuietly(join(absDir, e.name))) : fsp.stat(join(absDir, e.name)).catch(() => undefined));
     }
-    const parts: Array<ScannedFile | Found | Promise<Found>> = [];
+    const parts: Found = [];
     for (const entry of entries) {
       if (opts.signal?.aborted) break;
       const rel = relOf(entry);
@@ -225,7 +226,7 @@ export async function scanWorkspace(root: string, opts: ScanOptions = {}): Promi
       } else if (isDir) {
         // A plain folder's real path is new by construction; remember it, so a link back into it is seen as a loop.
         seenDirs.add(real);
-        parts.push(walk(toPosix(rel), real, layers));
+        parts.push(await walk(toPosix(rel), real, layers));
       } else if (isFile) {
         const st = await fileStats.get(entry.name);
         if (!st) {
@@ -242,8 +243,7 @@ export async function scanWorkspace(root: string, opts: ScanOptions = {}): Promi
         countSkip(skipped, 'unreadable'); // a FIFO, socket or device: never opened
       }
     }
-    for (const p of await Promise.all(parts)) found.push(p);
-    return found;
+    return parts;
   };
   let seen = 0;
   const top = await walk('', rootReal, []);
