@@ -51,6 +51,7 @@ const MAX_REMEMBERED = 400_000;
 export class PieceCounter {
   private readonly counts = new Map<string, number>();
   private readonly regex: RegExp;
+  private readonly sticky: RegExp;
   /** Pieces that had to be encoded, and texts that left the fast path (for benchmarks). */
   misses = 0;
   slowTexts = 0;
@@ -61,6 +62,7 @@ export class PieceCounter {
     private readonly encodeCount: (text: string) => number,
   ) {
     this.regex = pieceRegex(patStr);
+    this.sticky = new RegExp(this.regex.source, 'uy');
   }
 
   count(text: string): number {
@@ -100,11 +102,17 @@ export class PieceCounter {
   }
 
   private countPieces(text: string): number {
-    const re = this.regex;
-    re.lastIndex = 0;
+    // test() with the sticky flag matches exactly at lastIndex and builds no
+    // match array: one string per piece is all the garbage (this runs over every
+    // byte of the workspace on the main thread).
+    const re = this.sticky;
     let n = 0;
-    for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-      const piece = m[0];
+    let at = 0;
+    re.lastIndex = 0;
+    while (at < text.length) {
+      if (!re.test(text)) return n + this.encodeCount(text.slice(at)); // pieces tile any text; never seen
+      const end = re.lastIndex;
+      const piece = text.slice(at, end);
       let c = this.counts.get(piece);
       if (c === undefined) {
         this.misses++;
@@ -113,6 +121,7 @@ export class PieceCounter {
         this.counts.set(piece, c);
       }
       n += c;
+      at = end;
     }
     return n;
   }
