@@ -278,6 +278,7 @@ export class ContextEngine {
   }
 
   async dispose(): Promise<void> {
+    await this.index.flush(); // a save running behind a refresh
     await (await this.ranker).dispose();
   }
 }

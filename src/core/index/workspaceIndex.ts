@@ -148,7 +148,13 @@ export class WorkspaceIndex implements IndexView {
   static async build(root: string, options: IndexOptions, refresh: RefreshOptions = {}): Promise<WorkspaceIndex> {
     const index = await WorkspaceIndex.create(root, options);
     await index.refresh(refresh);
+    await index.flush();
     return index;
+  }
+
+  /** Resolves when no save is pending (a refresh saves behind its return). */
+  async flush(): Promise<void> {
+    while (this.saving) await this.saving;
   }
 
   get encoding(): EncodingName {
@@ -282,7 +288,8 @@ export class WorkspaceIndex implements IndexView {
     const complete = !opts.signal?.aborted;
     this.lastStats = { ...this.countTotals(), skipped, filesRead, filesFromCache, complete, ms: performance.now() - started };
     opts.onProgress?.({ phase: 'done', done, total: toRead.length });
-    if (complete && (filesRead > 0 || this.dirtySinceSave || !cached)) await this.save();
+    // Saved behind the refresh (the index answers queries meanwhile); flush() waits for it.
+    if (complete && (filesRead > 0 || this.dirtySinceSave || !cached)) void this.save();
     return this.lastStats;
   }
 
