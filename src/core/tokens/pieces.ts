@@ -50,7 +50,6 @@ const MAX_REMEMBERED = 400_000;
 
 export class PieceCounter {
   private readonly counts = new Map<string, number>();
-  private readonly regex: RegExp;
   private readonly sticky: RegExp;
   /** Pieces that had to be encoded, and texts that left the fast path (for benchmarks). */
   misses = 0;
@@ -61,13 +60,15 @@ export class PieceCounter {
     /** tiktoken's count of one piece or one whole text. */
     private readonly encodeCount: (text: string) => number,
   ) {
-    this.regex = pieceRegex(patStr);
-    this.sticky = new RegExp(this.regex.source, 'uy');
+    // test() with the sticky flag matches exactly at lastIndex and builds no
+    // match array: one string per piece is all the garbage (this runs over every
+    // byte of the workspace on the main thread).
+    this.sticky = new RegExp(pieceRegex(patStr).source, 'uy');
   }
 
   count(text: string): number {
     if (!onFastPath(text)) return this.countMixed(text);
-    return this.countPieces(text);
+    return this.sumPieces(text, (piece) => this.countOf(piece, true), this.encodeCount);
   }
 
   /**
@@ -90,37 +91,33 @@ export class PieceCounter {
   }
 
   private countPart(part: string): number {
-    if (onFastPath(part)) return this.countPieces(part);
-    let c = this.counts.get(part);
+    if (onFastPath(part)) return this.sumPieces(part, (piece) => this.countOf(piece, true), this.encodeCount);
+    return this.countOf(part, false);
+  }
+
+  /** The remembered count of a piece (or of a part off the fast path), encoded the first time. */
+  private countOf(text: string, piece: boolean): number {
+    let c = this.counts.get(text);
     if (c === undefined) {
-      this.slowTexts++;
-      c = this.encodeCount(part);
+      if (piece) this.misses++;
+      else this.slowTexts++;
+      c = this.encodeCount(text);
       if (this.counts.size >= MAX_REMEMBERED) this.counts.clear();
-      this.counts.set(part, c);
+      this.counts.set(text, c);
     }
     return c;
   }
 
-  private countPieces(text: string): number {
-    // test() with the sticky flag matches exactly at lastIndex and builds no
-    // match array: one string per piece is all the garbage (this runs over every
-    // byte of the workspace on the main thread).
+  /** Sums `each` over the pieces of `text`, which tile it; `rest` takes any tail the pattern would not match (never seen). */
+  private sumPieces(text: string, each: (piece: string) => number, rest: (tail: string) => number): number {
     const re = this.sticky;
     let n = 0;
     let at = 0;
     re.lastIndex = 0;
     while (at < text.length) {
-      if (!re.test(text)) return n + this.encodeCount(text.slice(at)); // pieces tile any text; never seen
+      if (!re.test(text)) return n + rest(text.slice(at));
       const end = re.lastIndex;
-      const piece = text.slice(at, end);
-      let c = this.counts.get(piece);
-      if (c === undefined) {
-        this.misses++;
-        c = this.encodeCount(piece);
-        if (this.counts.size >= MAX_REMEMBERED) this.counts.clear();
-        this.counts.set(piece, c);
-      }
-      n += c;
+      n += each(text.slice(at, end));
       at = end;
     }
     return n;
@@ -132,12 +129,9 @@ export class PieceCounter {
    * decisions that an exact count confirms afterwards.
    */
   estimate(text: string): number {
-    if (!onFastPath(text)) return Math.ceil(text.length / 3);
-    const re = this.regex;
-    re.lastIndex = 0;
-    let n = 0;
-    for (let m = re.exec(text); m !== null; m = re.exec(text)) n += this.counts.get(m[0]) ?? Math.ceil(m[0].length / 3);
-    return n;
+    const guess = (t: string) => Math.ceil(t.length / 3);
+    if (!onFastPath(text)) return guess(text);
+    return this.sumPieces(text, (piece) => this.counts.get(piece) ?? guess(piece), guess);
   }
 
   get remembered(): number {
