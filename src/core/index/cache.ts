@@ -9,6 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { chunkId, type ChunkOptions } from '../chunk/chunker';
+import { slicer } from '../slices';
 import type { PieceTable } from '../tokens/pieces';
 import type { Chunk } from '../types';
 
@@ -50,17 +51,6 @@ interface CacheHeader {
   pieces: PieceTable;
 }
 
-/** Work between yields to the event loop while loading or saving. */
-const SLICE_MS = 12;
-
-function slicer(): () => Promise<void> {
-  let last = performance.now();
-  return async () => {
-    if (performance.now() - last < SLICE_MS) return;
-    await new Promise((r) => setImmediate(r));
-    last = performance.now();
-  };
-}
 
 export function indexCachePath(cacheDir: string, root: string, encoding: string): string {
   const key = createHash('sha1').update(root).digest('hex').slice(0, 12);

@@ -5,6 +5,7 @@ import { closeSync, constants as fsc, fstatSync, openSync, readFileSync } from '
 import { join } from 'node:path';
 import { DEFAULT_CHUNK_OPTIONS, splitLines, type ChunkOptions, type SyntaxLike } from '../chunk/chunker';
 import { decodeSource, readSource } from '../scan/readSource';
+import { nextTurn, SLICE_MS, slicer } from '../slices';
 import { countSkip, IgnoreMatcher, scanWorkspace, type ScannedFile } from '../scan/scanner';
 import { TokenCache } from '../tokens/tokenCache';
 import { loadTokenizer, type EncodingName, type Tokenizer } from '../tokens/tokenizer';
@@ -71,7 +72,6 @@ export interface IndexStats {
 /** One indexed file: what the persisted cache stores, and what the index keeps in memory. */
 export type FileRecord = CachedFile;
 
-const YIELD_EVERY_MS = 12;
 /** How many recent file changes incremental consumers (BM25) can catch up on. */
 const CHANGE_LOG_LIMIT = 4096;
 /** During a refresh, how long queries may use an import graph that misses the newest files. */
@@ -223,14 +223,14 @@ export class WorkspaceIndex implements IndexView {
     let done = 0;
     const onFileDone = async () => {
       done++;
-      if (performance.now() - lastYield > YIELD_EVERY_MS) {
+      if (performance.now() - lastYield > SLICE_MS) {
         opts.onProgress?.({ phase: 'read', done, total: toRead.length });
         await breathe();
       }
     };
     // Let the event loop breathe: the extension host must stay responsive.
     const breathe = async () => {
-      await new Promise((r) => setImmediate(r));
+      await nextTurn();
       lastYield = performance.now();
     };
     let lastYield = performance.now();
@@ -258,7 +258,7 @@ export class WorkspaceIndex implements IndexView {
               const { chunks } = reply.record;
               for (let i = 0; i < chunks.length; i++) {
                 chunks[i].tokens = this.tokens.count(reply.texts[i], chunks[i].hash);
-                if (performance.now() - lastYield > YIELD_EVERY_MS) await breathe();
+                if (performance.now() - lastYield > SLICE_MS) await breathe();
               }
               for (const seam of reply.seams) this.tokens.learn(seam);
               this.countFrameAhead(reply.record);
@@ -540,17 +540,14 @@ export class WorkspaceIndex implements IndexView {
   }
 
   private async buildGraphInSlices(): Promise<void> {
-    await new Promise((r) => setImmediate(r)); // never inside the caller's turn
+    await nextTurn(); // never inside the caller's turn
     const paths = this.pathsVersion;
     const since = this.changes;
     const g: ImportGraph = { out: new Map(), in: new Map(), names: new Map() };
-    let last = performance.now();
+    const breathe = slicer();
     for (const rec of [...this.records.values()]) {
       this.linkImports(g, rec);
-      if (performance.now() - last > YIELD_EVERY_MS) {
-        await new Promise((r) => setImmediate(r));
-        last = performance.now();
-      }
+      await breathe();
     }
     if (this.importGraph) return; // built in the meantime by a synchronous caller
     if (this.pathsVersion === paths) {

@@ -2,6 +2,7 @@
 // so term frequency is binary). Built once per index state and cached.
 import type { Chunk } from '../types';
 import type { IndexView } from '../index/indexView';
+import { slicer } from '../slices';
 
 export const BM25_K1 = 1.2;
 export const BM25_B = 0.75;
@@ -173,7 +174,6 @@ class Builder {
 
 /** Files changed since the last build that bm25Of patches in place without a noticeable pause. */
 const QUICK_PATCH_FILES = 200;
-const SLICE_MS = 12;
 const building = new WeakMap<IndexView, Promise<void>>();
 
 /**
@@ -209,12 +209,7 @@ export async function prepareBm25(index: IndexView, opts: { allowStale?: boolean
 async function buildInSlices(index: IndexView): Promise<void> {
   const version = index.version!();
   const builder = new Builder();
-  let last = performance.now();
-  const breathe = async () => {
-    if (performance.now() - last < SLICE_MS) return;
-    await new Promise((r) => setImmediate(r));
-    last = performance.now();
-  };
+  const breathe = slicer();
   // Files that change while this runs are seen as they are when reached, once
   // each; the patch from `version` that follows redoes them whatever they were.
   for (const path of [...index.files()]) {
