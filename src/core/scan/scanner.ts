@@ -153,15 +153,14 @@ export async function scanWorkspace(root: string, opts: ScanOptions = {}): Promi
   // listed by its own path, never through a link to it.
   const linkedDirs: Array<{ rel: string; real: string; layers: Layer[]; out: Found }> = [];
   const walk = async (relDir: string, realDir: string, parentLayers: Layer[]): Promise<Found> => {
-    const found: Found = [];
-    if (opts.signal?.aborted) return found;
+    if (opts.signal?.aborted) return [];
     const absDir = relDir ? join(root, relDir) : root;
     let entries: Dirent[];
     try {
       entries = await fsp.readdir(absDir, { withFileTypes: true });
     } catch {
       countSkip(skipped, 'unreadable');
-      return found;
+      return [];
     }
     let layers = parentLayers;
     if (entries.some((e) => e.name === '.gitignore' && e.isFile())) {
