@@ -3,8 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { main } from '../../src/cli/main';
 import { loadTokenizer } from '../../src/core/tokens/tokenizer';
+import { runCli } from '../helpers/cli';
 import { makeWorkspace, SAMPLE_PROJECT } from '../helpers/workspace';
 
 const w = makeWorkspace(SAMPLE_PROJECT);
@@ -14,19 +14,12 @@ after(() => {
   qdir.cleanup();
 });
 
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(args, { stdout: (s) => (out += s), stderr: (s) => (err += s), isTTY: false });
-  return { code, out, err };
-}
-
 const base = () => ['rank', '--root', w.root, '--no-cache', '--device', 'cpu', '--json'];
 
 describe('CLI rank contract', () => {
   let single: Record<string, any>;
   before(async () => {
-    const r = await run([...base(), '--file', 'src/main.ts', '--line', '4', '--budget', '600']);
+    const r = await runCli([...base(), '--file', 'src/main.ts', '--line', '4', '--budget', '600']);
     assert.equal(r.code, 0, r.err);
     single = JSON.parse(r.out);
   });
@@ -75,7 +68,7 @@ describe('CLI rank contract', () => {
         JSON.stringify({ file: 'tools/report.py', line: 3, column: 2, id: 'd' }),
       ].join('\n'),
     );
-    const r = await run([...base(), '--queries', q, '--budget', '600']);
+    const r = await runCli([...base(), '--queries', q, '--budget', '600']);
     assert.equal(r.code, 0, r.err);
     const lines = r.out.trim().split('\n').map((l) => JSON.parse(l));
     assert.equal(lines.length, 5);
@@ -103,7 +96,7 @@ describe('CLI rank contract', () => {
   ];
   for (const [name, args, msg] of bad) {
     it(`bad input (${name}) → one line on stderr, exit 2`, async () => {
-      const r = await run(args);
+      const r = await runCli(args);
       assert.equal(r.code, 2, r.err);
       assert.match(r.err, msg);
       assert.equal(r.err.trim().split('\n').length, 1, r.err);
@@ -120,7 +113,7 @@ describe('CLI rank contract', () => {
 
 describe('CLI report, pack, index', () => {
   it('report prints a human table', async () => {
-    const r = await run(['report', '--root', w.root, '--no-cache', 'src/main.ts:4', '--budget', '800']);
+    const r = await runCli(['report', '--root', w.root, '--no-cache', 'src/main.ts:4', '--budget', '800']);
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /Budget 800 tokens/);
     assert.match(r.out, /Selected \(\d+\)/);
@@ -129,7 +122,7 @@ describe('CLI report, pack, index', () => {
   it('pack prints a prompt whose count matches stderr and the budget', async () => {
     const tok = await loadTokenizer('o200k_base');
     for (const format of ['md', 'xml', 'json']) {
-      const r = await run(['pack', '--root', w.root, '--no-cache', 'src/main.ts:4', '--budget', '500', '--format', format]);
+      const r = await runCli(['pack', '--root', w.root, '--no-cache', 'src/main.ts:4', '--budget', '500', '--format', format]);
       assert.equal(r.code, 0, r.err);
       const n = Number(/^\n?(\d+) tokens/.exec(r.err)![1]);
       assert.equal(tok.count(r.out), n);
@@ -138,7 +131,7 @@ describe('CLI report, pack, index', () => {
   });
 
   it('index --json reports files, chunks, tokens and skips', async () => {
-    const r = await run(['index', '--root', w.root, '--no-cache', '--json']);
+    const r = await runCli(['index', '--root', w.root, '--no-cache', '--json']);
     assert.equal(r.code, 0, r.err);
     const s = JSON.parse(r.out);
     assert.ok(s.files >= 4 && s.chunks >= 4 && s.tokens > 0);
@@ -147,7 +140,7 @@ describe('CLI report, pack, index', () => {
 
   it('--help works for every command', async () => {
     for (const c of ['report', 'rank', 'pack', 'cost', 'index']) {
-      const r = await run([c, '--help']);
+      const r = await runCli([c, '--help']);
       assert.equal(r.code, 0, c);
       assert.match(r.out, /usage: context-budget/i);
     }

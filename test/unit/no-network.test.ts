@@ -7,11 +7,11 @@ import { readFileSync } from 'node:fs';
 import Module from 'node:module';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { main } from '../../src/cli/main';
 import { ContextEngine } from '../../src/core/engine';
 import { estimateCost } from '../../src/core/cost/costModel';
 import { loadProfiles } from '../../src/core/cost/profiles';
 import { emptySignals } from '../../src/core/types';
+import { runCli } from '../helpers/cli';
 import { makeWorkspace, SAMPLE_PROJECT } from '../helpers/workspace';
 
 const NETWORK_MODULES = ['http', 'https', 'http2', 'net', 'tls', 'dgram', 'dns'];
@@ -61,13 +61,6 @@ after(() => {
   w.cleanup();
 });
 
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(args, { stdout: (s) => (out += s), stderr: (s) => (err += s), isTTY: false });
-  return { code, out, err };
-}
-
 describe('no network', { timeout: 120_000 }, () => {
   it('the stubs are live (a call is recorded and throws)', () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -87,7 +80,7 @@ describe('no network', { timeout: 120_000 }, () => {
       ['cost', '--model', 'gpt-4o', '--tokens', '8000', '--json'],
       ['cost', '--list'],
     ]) {
-      const r = await cli(args);
+      const r = await runCli(args);
       assert.equal(r.code, 0, `${args[0]}: ${r.err}`);
     }
     assert.deepEqual(calls, []);
