@@ -83,13 +83,26 @@ interface ImportGraph {
   names: Map<string, Map<string, string[]>>;
 }
 
+const emptyGraph = (): ImportGraph => ({ out: new Map(), in: new Map(), names: new Map() });
+
+/** Sets one file's outgoing import links (target, names imported from it) in a graph, replacing those it had. */
+function setLinks(g: ImportGraph, path: string, links: ImportLinks): void {
+  for (const t of g.out.get(path) ?? []) {
+    const list = g.in.get(t);
+    if (list) g.in.set(t, list.filter((p) => p !== path));
+  }
+  const targets = links.map(([t]) => t);
+  g.out.set(path, targets);
+  g.names.set(path, new Map(links));
+  for (const t of targets) {
+    const list = g.in.get(t);
+    if (list) list.push(path);
+    else g.in.set(t, [path]);
+  }
+}
+
 export class WorkspaceIndex implements IndexView {
   private readonly records = new Map<string, FileRecord>();
-
-  /** True while a refresh (scan and read) is running. */
-  get isRefreshing(): boolean {
-    return this.refreshing;
-  }
   /** Name → the chunk defining it, or the chunks, in the order they came (most names have one: no array, no set). */
   private readonly definitions = new Map<string, Chunk | Chunk[]>();
   private readonly lookup = new FileLookup();
@@ -155,6 +168,11 @@ export class WorkspaceIndex implements IndexView {
   /** Resolves when no save is pending (a refresh saves behind its return). */
   async flush(): Promise<void> {
     while (this.saving) await this.saving;
+  }
+
+  /** True while a refresh (scan and read) is running. */
+  get isRefreshing(): boolean {
+    return this.refreshing;
   }
 
   get encoding(): EncodingName {
@@ -490,26 +508,14 @@ export class WorkspaceIndex implements IndexView {
 
   /** (Re)computes one file's outgoing import edges in an existing graph. */
   private linkImports(g: ImportGraph, rec: FileRecord): void {
-    for (const t of g.out.get(rec.path) ?? []) {
-      const list = g.in.get(t);
-      if (list) g.in.set(t, list.filter((p) => p !== rec.path));
-    }
-    const targets = new Set<string>();
     const perTarget = new Map<string, string[]>();
     for (const imp of rec.imports) {
       for (const t of resolveImport(rec.path, imp.specifier, rec.language, this.lookup)) {
         if (t === rec.path) continue;
-        targets.add(t);
         perTarget.set(t, [...(perTarget.get(t) ?? []), ...imp.names]);
       }
     }
-    g.out.set(rec.path, [...targets]);
-    g.names.set(rec.path, perTarget);
-    for (const t of targets) {
-      const list = g.in.get(t);
-      if (list) list.push(rec.path);
-      else g.in.set(t, [rec.path]);
-    }
+    setLinks(g, rec.path, [...perTarget]);
   }
 
   private invalidateGraph(): void {
@@ -543,7 +549,7 @@ export class WorkspaceIndex implements IndexView {
     await nextTurn(); // never inside the caller's turn
     const paths = this.pathsVersion;
     const since = this.changes;
-    const g: ImportGraph = { out: new Map(), in: new Map(), names: new Map() };
+    const g = emptyGraph();
     const breathe = slicer();
     for (const rec of [...this.records.values()]) {
       this.linkImports(g, rec);
@@ -565,18 +571,8 @@ export class WorkspaceIndex implements IndexView {
 
   /** The import graph from links saved with the same set of paths; `in` lists in record order, as linkImports makes them. */
   private graphFromLinks(files: ReadonlyMap<string, CachedFile>): ImportGraph {
-    const g: ImportGraph = { out: new Map(), in: new Map(), names: new Map() };
-    for (const rec of this.records.values()) {
-      const links = files.get(rec.path)?.links ?? [];
-      const targets = links.map(([t]) => t);
-      g.out.set(rec.path, targets);
-      g.names.set(rec.path, new Map(links));
-      for (const t of targets) {
-        const list = g.in.get(t);
-        if (list) list.push(rec.path);
-        else g.in.set(t, [rec.path]);
-      }
-    }
+    const g = emptyGraph();
+    for (const rec of this.records.values()) setLinks(g, rec.path, files.get(rec.path)?.links ?? []);
     this.staleGraph = undefined;
     return g;
   }
@@ -587,7 +583,7 @@ export class WorkspaceIndex implements IndexView {
     // import of the workspace each time.
     if (!this.importGraph && this.refreshing && this.staleGraph && (this.graphBuild || Date.now() - this.staleGraph.at < STALE_GRAPH_MS)) return this.staleGraph.graph;
     if (!this.importGraph) {
-      const g: ImportGraph = { out: new Map(), in: new Map(), names: new Map() };
+      const g = emptyGraph();
       for (const rec of this.records.values()) this.linkImports(g, rec);
       this.importGraph = g;
       this.staleGraph = undefined;
