@@ -33,7 +33,14 @@ parentPort!.on('message', (job: WorkerJob) => {
     if ('skip' in res) return { id: job.id, skip: res.skip };
     const texts: string[] = [];
     const seams: string[] = [];
-    const uncounted = { count: (text: string) => texts.push(text) && 0, learn: (text: string) => void seams.push(text) };
+    // Chunk texts and seams go back with the record; the main thread counts them.
+    const uncounted = {
+      count: (text: string) => {
+        texts.push(text);
+        return 0;
+      },
+      learn: (text: string) => void seams.push(text),
+    };
     const record = await indexFileText(job.path, res.text, res.size, res.mtimeMs, uncounted, init.chunkOptions, syntax);
     return { id: job.id, record, texts, seams };
   })().then(
