@@ -4,6 +4,8 @@
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
+import { fileWindowOfText } from '../src/core/cursor';
+import { DEFAULT_SETTINGS, stableLayerTokens } from '../src/core/engine';
 import { packChunks } from '../src/core/pack/packer';
 import { bm25Of, bm25Scores } from '../src/core/rank/bm25';
 import { Ranker, rankStage1 } from '../src/core/rank/ranker';
@@ -15,8 +17,10 @@ import { getTokenizer, indexRepo, isGold, prepareTask, type PreparedTask, type R
 import { loadDevSet, type Task } from '../scripts/devset/mine';
 
 const BUDGETS = [1000, 2000, 4000];
-type Method = 'random' | 'jaccard60' | 'bm25' | 'import-aware' | 'stage1' | 'ranker';
-const METHODS: Method[] = ['random', 'jaccard60', 'bm25', 'import-aware', 'stage1', 'ranker'];
+type Method = 'random' | 'jaccard60' | 'bm25' | 'import-aware' | 'stage1' | 'ranker' | 'ranker+stable';
+const METHODS: Method[] = ['random', 'jaccard60', 'bm25', 'import-aware', 'stage1', 'ranker', 'ranker+stable'];
+/** 'ranker+stable' packs like the product: this share of each budget (all of it is snippet budget here) comes from the file-level ranking. */
+const STABLE_SHARE = Number(arg('--stable-share') ?? DEFAULT_SETTINGS.stableShare);
 
 interface Outcome {
   rank: number; // 1-based rank of the first gold unit, 0 = not found
@@ -118,11 +122,12 @@ async function buildWindows(ri: RepoIndex) {
   return out;
 }
 
-function outcome(p: PreparedTask, ranked: RankedChunk[], ms: number): Outcome {
+function outcome(p: PreparedTask, ranked: RankedChunk[], ms: number, fileRanked?: RankedChunk[]): Outcome {
   const idx = ranked.findIndex((r) => isGold(p, r.chunk));
   const top = ranked.slice(0, 400);
   const inBudget = BUDGETS.map((budget) => {
-    const res = packChunks({ ranked: top, budget, cursorTokens: 0 });
+    const stableLayer = fileRanked ? { ranked: fileRanked.slice(0, 400), budget: stableLayerTokens({ prefixShare: 0, suffixShare: 0, stableShare: STABLE_SHARE }, budget) } : undefined;
+    const res = packChunks({ ranked: top, budget, cursorTokens: 0, stableLayer });
     return res.items.some((it) => it.selected && isGold(p, it.ranked.chunk));
   });
   return { rank: idx + 1, inBudget, ms };
@@ -213,6 +218,10 @@ export async function main(): Promise<void> {
       const res = await ranker.rank(req);
       runs.push(['ranker', { r: res.ranked, ms: performance.now() - a }]);
       for (const [m, r] of runs) push(m, task.language, outcome(p, r.r, r.ms));
+      // The product's packing: the same ranking plus the stable layer from the file-level ranking.
+      const b = performance.now();
+      const fileRes = await ranker.rank({ ...req, cursor: fileWindowOfText(p.cursorPath, p.blanked) });
+      push('ranker+stable', task.language, outcome(p, res.ranked, performance.now() - b + runs[runs.length - 1][1].ms, fileRes.ranked));
       await p.restore();
       done++;
     }

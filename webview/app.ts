@@ -1,7 +1,7 @@
 // The panel's DOM: built once, then updated in place from each PanelState.
 // All workspace text goes in through textContent/attributes (dom.ts); the one
 // innerHTML use is the plot, whose SVG string escapes every text (plot.ts).
-import type { ContextReport, ReportItem } from '../src/core/report';
+import { reasonLabel, type ContextReport, type ReportItem } from '../src/core/report';
 import type { CandidateWindowRow, HostToWebview, PanelState, PlotMetric, PromptFormat, WebviewToHost } from '../src/shared/protocol';
 import { PLOT_METRICS } from '../src/shared/protocol';
 import { budgetBar, budgetLevel, keyStepTokens, liveSender, sliderToTokens, SLIDER_STEPS, tokensToSlider } from './budgetBar';
@@ -513,7 +513,7 @@ export class PanelApp {
       cache ? `${formatTokens(cache.reusedTokens)} reusable` : '—',
       !cache
         ? 'no previous pack for this file yet'
-        : `leading tokens of ${formatTokens(cache.totalTokens)} unchanged since the last pack · ${cache.priceWithCacheUsd !== null ? `${formatUsd(cache.priceWithCacheUsd)} with cache hits vs ${formatUsd(cache.priceUsd)}` : 'no price for this model'}`,
+        : `leading tokens of ${formatTokens(cache.totalTokens)} unchanged since the last pack${r.budgetSplit.stable ? ` (stable layer ${formatTokens(r.budgetSplit.stable)})` : ''} · ${cache.priceWithCacheUsd !== null ? `${formatUsd(cache.priceWithCacheUsd)} with cache hits vs ${formatUsd(cache.priceUsd)}` : 'no price for this model'}`,
     );
     toggleClass(this.el.cards.kv.value, 'is-over', c.fitsInMemory === false);
     const key = JSON.stringify(c.notes);
@@ -642,7 +642,7 @@ export class PanelApp {
     setAttr(row.score, 'title', `Relevance score ${it.score.toFixed(4)}`);
     const chips = sourceLabels(it.sources).map((src) => h('span', { class: `chip chip-${src}` }, [src]));
     row.chips.replaceChildren(...chips);
-    setText(row.reason, it.reason);
+    setText(row.reason, reasonLabel(it.reason));
     toggleClass(row.li, 'is-pinned', it.pinned);
     toggleClass(row.li, 'is-excluded', isExcluded(it) || fileExcluded);
     toggleClass(row.li, 'is-dropped', !it.selected);

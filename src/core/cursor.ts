@@ -88,6 +88,34 @@ export function cursorWindowOfText(path: string, text: string, line: number, opt
   };
 }
 
+/**
+ * The whole file as a query with no cursor position, for the stable layer of
+ * the prompt: subtokens weighted by how often the file uses them, identifiers
+ * most frequent first, so every line of the file gets the same answer. Never
+ * sent itself (tokens 0).
+ */
+export function fileWindowOfText(path: string, text: string): CursorWindow {
+  const lines = splitLines(text);
+  const idCounts = new Map<string, number>();
+  for (const line of lines) for (const id of identifiersIn(line)) idCounts.set(id, (idCounts.get(id) ?? 0) + 1);
+  const termCounts = new Map<string, number>();
+  for (const [id, n] of idCounts) for (const t of subtokens(id)) termCounts.set(t, (termCounts.get(t) ?? 0) + n);
+  let most = 1;
+  for (const n of termCounts.values()) most = Math.max(most, n);
+  const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  return {
+    path,
+    startLine: 1,
+    endLine: Math.max(1, lines.length),
+    tokens: 0,
+    text,
+    // sqrt: a name used a hundred times says more about the file than one used once, not a hundred times more.
+    queryTerms: [...termCounts].map(([term, n]) => ({ term, weight: Math.sqrt(n / most) })).sort((a, b) => b.weight - a.weight || byName(a.term, b.term)),
+    nearIdentifiers: [...idCounts].sort((a, b) => b[1] - a[1] || byName(a[0], b[0])).slice(0, 96).map(([id]) => id),
+    cursorLine: 0,
+  };
+}
+
 export function cursorWindow(index: IndexView, pos: { path: string; line: number; column?: number }, opts: CursorOptions): CursorWindow {
   const text = index.fileText(pos.path);
   if (text === undefined) throw new Error(`cannot read ${pos.path}`);

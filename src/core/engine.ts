@@ -8,11 +8,11 @@ import { DEFAULT_HARDWARE_ID, DEFAULT_MODEL_ID, loadProfiles, THIS_CPU_ID } from
 import { estimateCost } from './cost/costModel';
 import type { HardwareProfile, ModelProfile } from './cost/types';
 import { SyntaxChunker } from './chunk/syntax';
-import { cursorWindowOfText } from './cursor';
+import { cursorWindowOfText, fileWindowOfText } from './cursor';
 import { WorkspaceIndex, type IndexOptions, type RefreshOptions } from './index/workspaceIndex';
 import { packAndRender, PROMPT_TEXT, type PackedPrompt, type PromptFormat } from './pack/render';
 import { Ranker, type RankerDevice } from './rank/ranker';
-import { prepareBm25 } from './rank/bm25';
+import { prepareBm25, type Bm25Index } from './rank/bm25';
 import type { ContextReport, ReportItem } from './report';
 import { isEncodingName, type EncodingName } from './tokens/tokenizer';
 import type { CursorPosition, CursorWindow, EditorSignals, RankedChunk } from './types';
@@ -27,6 +27,13 @@ export interface EngineSettings {
   promptOverheadTokens: number;
   prefixShare: number;
   suffixShare: number;
+  /**
+   * Share of the snippet budget (what the cursor window's shares leave) filled
+   * from a ranking of the cursor's file as a whole and sent first: that part of
+   * the prompt stays the same across cursor moves, for provider prompt caches.
+   * 0 turns the stable layer off.
+   */
+  stableShare: number;
   /** Output tokens assumed when estimating latency and price. */
   outputTokens: number;
   format: PromptFormat;
@@ -47,6 +54,7 @@ export const DEFAULT_SETTINGS: EngineSettings = {
   promptOverheadTokens: 0,
   prefixShare: 0.3,
   suffixShare: 0.15,
+  stableShare: 0.5,
   outputTokens: 256,
   format: 'markdown',
   minScore: 0,
@@ -68,6 +76,8 @@ export interface ComputedContext {
   cursor: CursorWindow;
   /** The ranking behind the report: `packAt` re-packs it for other budgets without ranking again. */
   ranked: RankedChunk[];
+  /** The ranking for the cursor's file as a whole (the stable layer's candidates; empty when off). */
+  fileRanked: RankedChunk[];
 }
 
 export class EngineError extends Error {}
@@ -102,11 +112,34 @@ export function budgetFor(settings: EngineSettings, contextLimit: number): { bud
   return { budget: Math.max(0, Math.min(wanted, ceiling)), reserve, overhead };
 }
 
+/**
+ * The smallest stable layer worth its cost. Providers cache prompt prefixes
+ * from 1,024 tokens on, in 128-token steps (OpenAI, Anthropic), and every token
+ * of the layer is one the cursor's own snippets cannot use: on the eval's tune
+ * split a layer in a 1k snippet budget lost 2–3 points of gold-in-budget.
+ */
+export const MIN_STABLE_TOKENS = 1024;
+
+/**
+ * Tokens of the stable layer for a budget: its share of what the cursor
+ * window's nominal shares leave (0 below MIN_STABLE_TOKENS). Nominal, not
+ * actual, so the layer does not change when the cursor window shrinks near the
+ * top or bottom of a file.
+ */
+export function stableLayerTokens(settings: Pick<EngineSettings, 'prefixShare' | 'suffixShare' | 'stableShare'>, budget: number): number {
+  const share = Number.isFinite(settings.stableShare) ? Math.min(1, Math.max(0, settings.stableShare)) : 0;
+  const snippets = budget - Math.floor(budget * settings.prefixShare) - Math.floor(budget * settings.suffixShare);
+  const tokens = Math.floor(share * snippets);
+  return tokens >= MIN_STABLE_TOKENS ? tokens : 0;
+}
+
 export class ContextEngine {
   settings: EngineSettings;
   private profiles: ResolvedProfiles;
   /** The ranker once its session exists (for `rankerDevice`; queries await `ranker`). */
   private rankerReady: Ranker | undefined;
+  /** The last file-level ranking: cursor moves in one file reuse it until the index or the signals change. */
+  private fileRanking: { key: string; bm25: Bm25Index; ranked: RankedChunk[] } | undefined;
 
   private constructor(
     readonly root: string,
@@ -187,11 +220,13 @@ export class ContextEngine {
     // Built in slices so the extension host never waits seconds on a large workspace; while it is still being indexed, the previous BM25 answers.
     const bm25 = await prepareBm25(this.index, { allowStale: this.index.isRefreshing });
     await this.index.prepareGraph();
-    const ranking = await (await this.ranker).rank({ index: this.index, cursor, signals, maxCandidates: this.settings.maxCandidates, signal: opts.signal, bm25 });
+    const ranker = await this.ranker;
+    const ranking = await ranker.rank({ index: this.index, cursor, signals, maxCandidates: this.settings.maxCandidates, signal: opts.signal, bm25 });
+    const fileRanked = await this.rankFile(ranker, pos.path, text, signals, bm25, opts.signal);
     if (opts.signal?.aborted) throw new EngineError('cancelled');
     const packStart = performance.now();
     const format = opts.format ?? this.settings.format;
-    const prompt = this.pack(ranking.ranked, cursor, budget, signals, format);
+    const prompt = this.pack(ranking.ranked, fileRanked, cursor, budget, signals, format);
     const packEnd = performance.now();
     const blockOf = new Map<string, number>();
     prompt.blocks.forEach((b, k) => b.chunkIds.forEach((id) => blockOf.set(id, k)));
@@ -231,6 +266,7 @@ export class ContextEngine {
         cursor: cursor.tokens,
         pinned: pinnedTokens,
         retrieved: prompt.pack.selectedTokens - pinnedTokens,
+        stable: items.filter((i) => i.selected && i.reason === 'stable').reduce((s, i) => s + i.tokens, 0),
       },
       device: ranking.device,
       rankerNote: ranking.note,
@@ -245,7 +281,18 @@ export class ContextEngine {
         totalMs: round(performance.now() - started, 2),
       },
     };
-    return { report, prompt, cursor, ranked: ranking.ranked };
+    return { report, prompt, cursor, ranked: ranking.ranked, fileRanked };
+  }
+
+  /** The stable layer's candidates: the ranking for the whole file, remembered while the index and the signals stay the same. */
+  private async rankFile(ranker: Ranker, path: string, text: string, signals: EditorSignals, bm25: Bm25Index, signal?: AbortSignal): Promise<RankedChunk[]> {
+    if (!(this.settings.stableShare > 0)) return [];
+    // The BM25 index is patched in place only when the index version moves; a rebuilt one is a new object.
+    const key = JSON.stringify([path, this.index.version(), this.settings.maxCandidates, signals]);
+    if (this.fileRanking?.key === key && this.fileRanking.bm25 === bm25) return this.fileRanking.ranked;
+    const res = await ranker.rank({ index: this.index, cursor: fileWindowOfText(path, text), signals, maxCandidates: this.settings.maxCandidates, signal, bm25 });
+    if (!signal?.aborted) this.fileRanking = { key, bm25, ranked: res.ranked };
+    return res.ranked;
   }
 
   private cursorFor(path: string, text: string, line: number, budget: number): CursorWindow {
@@ -256,9 +303,10 @@ export class ContextEngine {
     });
   }
 
-  private pack(ranked: RankedChunk[], cursor: CursorWindow, budget: number, signals: EditorSignals, format: PromptFormat): PackedPrompt {
+  private pack(ranked: RankedChunk[], fileRanked: RankedChunk[], cursor: CursorWindow, budget: number, signals: EditorSignals, format: PromptFormat): PackedPrompt {
     return packAndRender({
       ranked,
+      stableLayer: { ranked: fileRanked, budget: stableLayerTokens(this.settings, budget) },
       budget,
       cursor,
       pinned: new Set(signals.pinned),
@@ -274,7 +322,7 @@ export class ContextEngine {
   packAt(ctx: ComputedContext, budget: number, signals: EditorSignals): PackedPrompt {
     const text = this.index.fileText(ctx.report.file) ?? ctx.cursor.text;
     const cursor = this.cursorFor(ctx.report.file, text, ctx.report.line, budget);
-    return this.pack(ctx.ranked, cursor, budget, signals, this.settings.format);
+    return this.pack(ctx.ranked, ctx.fileRanked, cursor, budget, signals, this.settings.format);
   }
 
   async dispose(): Promise<void> {

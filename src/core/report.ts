@@ -11,7 +11,7 @@ export interface ReportItem {
   tokens: number;
   score: number;
   selected: boolean;
-  /** 'selected' / 'pinned' when kept, else the drop reason ('over budget', 'redundant with <id>', ...). */
+  /** 'selected' / 'pinned' / 'stable' (the file-level layer sent first) when kept, else the drop reason ('over budget', 'redundant with <id>', ...). */
   reason: string;
   sources: CandidateSource[];
   kind: ChunkKind;
@@ -20,6 +20,11 @@ export interface ReportItem {
   evidence?: string[];
   /** For selected items: position of its block in the rendered prompt (0 is sent first; the cursor section follows the last). */
   sendOrder?: number;
+}
+
+/** A reason as people read it (panel, chat): kept reasons explained, drop reasons as they are. */
+export function reasonLabel(reason: string): string {
+  return reason === 'stable' ? 'stable layer: chosen for the whole file, sent first' : reason;
 }
 
 export interface ContextReport {
@@ -38,8 +43,9 @@ export interface ContextReport {
    * Where the tokens go. `overhead`: headers, fences and separators in the rendered
    * prompt; `promptOverhead`: tokens kept outside the budget for the caller's own
    * system prompt (setting). cursor + pinned + retrieved + overhead = totals.promptTokens.
+   * `stable`: the part of `retrieved` in the stable layer (sent first, the same for every line of the file).
    */
-  budgetSplit: { contextLimit: number; reserve: number; promptOverhead?: number; overhead: number; cursor: number; pinned: number; retrieved: number };
+  budgetSplit: { contextLimit: number; reserve: number; promptOverhead?: number; overhead: number; cursor: number; pinned: number; retrieved: number; stable?: number };
   /** Execution provider the ranker used: 'cpu', 'webgpu', ... or 'stage1' when only stage 1 ran. */
   device: string;
   /** Why the ranker degraded, when it did. */

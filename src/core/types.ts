@@ -113,6 +113,6 @@ export type DropReason = 'over budget' | `redundant with ${string}` | 'excluded'
 export interface PackedItem {
   ranked: RankedChunk;
   selected: boolean;
-  /** 'selected' | 'pinned' for kept items; a DropReason for dropped ones. */
+  /** 'selected' | 'pinned' | 'stable' for kept items; a DropReason for dropped ones. */
   reason: string;
 }

@@ -8,7 +8,7 @@
 // run in plain Node against a fake in the adapter tests; `registerChat` checks
 // that the chat and tool APIs exist and says what is missing where they do not.
 import type { ComputedContext } from '../core/engine';
-import type { ReportItem } from '../core/report';
+import { reasonLabel, type ReportItem } from '../core/report';
 
 export const PARTICIPANT_ID = 'contextBudget.budget';
 export const TOOL_NAME = 'contextBudget_packContext';
@@ -158,7 +158,7 @@ export function explainMarkdown(c: ComputedContext, maxDropped = EXPLAIN_DROPPED
   const kept = keptInSendOrder(r.items);
   lines.push('', `### Kept (${kept.length}, in the order they are sent; the cursor window comes last)`);
   if (kept.length === 0) lines.push('', 'Nothing besides the cursor window fits or scores above the threshold.');
-  kept.forEach((i, k) => lines.push(`${k + 1}. ${loc(i)} — ${int(i.tokens)} tokens, score ${i.score}, ${i.pinned ? 'pinned' : i.reason}${why(i)}`));
+  kept.forEach((i, k) => lines.push(`${k + 1}. ${loc(i)} — ${int(i.tokens)} tokens, score ${i.score}, ${i.pinned ? 'pinned' : reasonLabel(i.reason)}${why(i)}`));
   const dropped = r.items.filter((i) => !i.selected);
   lines.push('', `### Dropped (${dropped.length}, best ranked first)`);
   if (dropped.length === 0) lines.push('', 'Nothing: every candidate fits.');

@@ -71,6 +71,7 @@ export function readSettings(get: Getter, trusted: boolean): { settings: Extensi
       reserveOutputTokens: Math.floor(num(get, 'reserveOutputTokens', DEFAULT_SETTINGS.reserveOutputTokens, 0, 10_000_000, errors)),
       prefixShare,
       suffixShare,
+      stableShare: num(get, 'stableShare', DEFAULT_SETTINGS.stableShare, 0, 1, errors),
       format: format === 'xml' ? 'xml' : 'markdown',
       userModels: trusted ? get('models') : undefined,
       userHardware: trusted ? get('hardwareProfiles') : undefined,

@@ -64,13 +64,14 @@ describe('settings', () => {
   });
 
   it('one message per bad value, naming the setting, and the default is used', () => {
-    const { settings, errors } = readSettings(get({ budget: -5, prefixShare: 2, 'ranker.device': 'tpu', maxFileSizeKB: 'big', exclude: ['a/', 3] }), true);
+    const { settings, errors } = readSettings(get({ budget: -5, prefixShare: 2, stableShare: -1, 'ranker.device': 'tpu', maxFileSizeKB: 'big', exclude: ['a/', 3] }), true);
     assert.equal(settings.engine.budget, 8192);
     assert.equal(settings.engine.prefixShare, 0.3);
+    assert.equal(settings.engine.stableShare, 0.5);
     assert.equal(settings.device, 'auto');
     assert.equal(settings.maxFileSizeKB, 1024);
     assert.deepEqual(settings.exclude, ['a/']);
-    for (const key of ['budget', 'prefixShare', 'ranker.device', 'maxFileSizeKB', 'exclude']) assert.ok(errors.some((e) => e.includes(`contextBudget.${key}`)), key);
+    for (const key of ['budget', 'prefixShare', 'stableShare', 'ranker.device', 'maxFileSizeKB', 'exclude']) assert.ok(errors.some((e) => e.includes(`contextBudget.${key}`)), key);
   });
 
   it("accepts 'model' and numeric strings as budgets; shares that add over 1 are cut", () => {

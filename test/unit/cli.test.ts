@@ -93,6 +93,7 @@ describe('CLI rank contract', () => {
     ['unknown option', ['rank', '--bogus'], /bogus/],
     ['unknown command', ['frobnicate'], /unknown command/],
     ['negative budget', ['rank', '--root', w.root, '--file', 'src/main.ts', '--line', '1', '--budget', '-5', '--json', '--no-cache'], /--budget/],
+    ['stable share out of range', ['rank', '--root', w.root, '--file', 'src/main.ts', '--line', '1', '--stable-share', '1.5', '--json', '--no-cache'], /--stable-share must be a number from 0 to 1/],
   ];
   for (const [name, args, msg] of bad) {
     it(`bad input (${name}) → one line on stderr, exit 2`, async () => {

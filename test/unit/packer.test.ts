@@ -106,4 +106,62 @@ describe('packer', () => {
     const pick = knapsackExact(w, v, 10);
     assert.equal(pick.reduce((s, i) => s + v[i], 0), bruteForce(w, v, 10));
   });
+
+  describe('stable layer', () => {
+    it('keeps the file-level pack ahead of the knapsack, inside its own share, and never over the budget (property)', () => {
+      fc.assert(
+        fc.property(instance, instance, fc.integer({ min: 0, max: 4000 }), fc.integer({ min: 0, max: 1500 }), fc.double({ min: 0, max: 1, noNaN: true }), (cursorItems, fileItems, budget, cursorTokens, share) => {
+          const seen = new Set<string>();
+          const cursorRanked = toRanked(cursorItems).filter((r) => !seen.has(r.chunk.id) && seen.add(r.chunk.id));
+          // The file-level ranking shares some chunks with the cursor's and has its own.
+          const fileRanked = [...cursorRanked.filter((_, i) => i % 2 === 0), ...toRanked(fileItems).map((r) => ranked({ ...r.chunk, id: `file:${r.chunk.id}`, path: `g/${r.chunk.path}`, hash: `g${r.chunk.hash}` }, r.score))];
+          const stableBudget = Math.floor(share * Math.max(0, budget - cursorTokens));
+          const r = packChunks({ ranked: cursorRanked, budget, cursorTokens, overheadTokens: () => 7, stableLayer: { ranked: fileRanked, budget: stableBudget } });
+          assert.ok(cursorTokens > budget || r.costTokens + cursorTokens <= budget);
+          const stable = r.items.filter((i) => i.reason === 'stable');
+          assert.ok(stable.reduce((s, i) => s + i.ranked.chunk.tokens + 7, 0) <= stableBudget, 'the layer stays in its share');
+          // What the layer chose does not depend on the cursor's ranking: it is the file-level pack alone.
+          const alone = packChunks({ ranked: fileRanked, budget: stableBudget, cursorTokens: 0, overheadTokens: () => 7 });
+          const aloneIds = alone.items.filter((i) => i.selected).map((i) => i.ranked.chunk.id).sort();
+          if (stableBudget <= budget - cursorTokens) assert.deepEqual(stable.map((i) => i.ranked.chunk.id).sort(), aloneIds);
+          // Every candidate of either ranking that was chosen has exactly one item.
+          const ids = r.items.map((i) => i.ranked.chunk.id);
+          assert.equal(new Set(ids).size, ids.length);
+          for (const id of aloneIds) assert.ok(ids.includes(id));
+        }),
+        { numRuns: fuzzRuns(300), seed: 8 },
+      );
+    });
+
+    it('counts pins against the layer and leaves the rest of the budget to the cursor ranking', () => {
+      const pin = makeChunk('p.ts', 1, 10, 100);
+      const f1 = makeChunk('f1.ts', 1, 10, 100);
+      const f2 = makeChunk('f2.ts', 1, 10, 100);
+      const c1 = makeChunk('c1.ts', 1, 10, 100);
+      const c2 = makeChunk('c2.ts', 1, 10, 100);
+      const r = packChunks({
+        ranked: [ranked(c1, 0.9), ranked(c2, 0.8), ranked(pin, 0.1)],
+        budget: 400,
+        cursorTokens: 100,
+        pinned: new Set([pin.id]),
+        stableLayer: { ranked: [ranked(pin, 0.999), ranked(f1, 0.7), ranked(f2, 0.6)], budget: 200 },
+      });
+      const by = new Map(r.items.map((i) => [i.ranked.chunk.id, i.reason]));
+      assert.equal(by.get(pin.id), 'pinned');
+      assert.equal(by.get(f1.id), 'stable');
+      assert.ok(!by.has(f2.id), 'the pin used half of the layer; a file-level candidate left out of it is no item');
+      assert.equal(by.get(c1.id), 'selected');
+      assert.equal(by.get(c2.id), 'over budget');
+      assert.equal(r.selectedTokens, 300);
+    });
+
+    it('is off with no share, and drops cursor candidates that repeat a stable chunk', () => {
+      const f = makeChunk('f.ts', 1, 60, 100);
+      const overlap = makeChunk('f.ts', 20, 70, 100);
+      const off = packChunks({ ranked: [ranked(overlap, 0.9)], budget: 1000, cursorTokens: 0, stableLayer: { ranked: [ranked(f, 0.5)], budget: 0 } });
+      assert.deepEqual(off.items.map((i) => i.reason), ['selected']);
+      const on = packChunks({ ranked: [ranked(overlap, 0.9)], budget: 1000, cursorTokens: 0, stableLayer: { ranked: [ranked(f, 0.5)], budget: 500 } });
+      assert.deepEqual(on.items.map((i) => [i.ranked.chunk.id, i.reason]), [[overlap.id, `redundant with ${f.id}`], [f.id, 'stable']]);
+    });
+  });
 });

@@ -86,4 +86,37 @@ describe('prompt rendering', () => {
     const text = renderPrompt(blocks, undefined, 'markdown');
     assert.match(text, /^````/m);
   });
+
+  it('sends the stable layer first in file order, never merged with the cursor\'s snippets', () => {
+    const blocks = mergeBlocks(
+      [
+        { chunk: makeChunk('b.ts', 1, 10, 1), score: 0.9 },
+        { chunk: makeChunk('b.ts', 11, 20, 1), score: 0.1, stable: true },
+        { chunk: makeChunk('z.ts', 1, 2, 1), score: 0.01, stable: true },
+        { chunk: makeChunk('a.ts', 1, 2, 1), score: 0.9, stable: true },
+        { chunk: makeChunk('c.ts', 1, 2, 1), score: 0.2 },
+      ],
+      (p, s, e) => `${p}:${s}-${e}`,
+    );
+    assert.deepEqual(blocks.map((b) => [b.path, b.startLine, b.stable]), [['a.ts', 1, true], ['b.ts', 11, true], ['z.ts', 1, true], ['c.ts', 1, false], ['b.ts', 1, false]]);
+  });
+
+  it('gives up the cursor\'s snippets before the stable layer when both do not fit', () => {
+    const lines = Array.from({ length: 40 }, (_, i) => `const value${i} = compute(${i}, 'text ${i}');`);
+    const text = (s: number, e: number) => lines.slice(s - 1, e).join('\n');
+    const chunk = (path: string, s: number, e: number) => makeChunk(path, s, e, tok.count(text(s, e)), { hash: `${path}${s}` });
+    const stable = chunk('s.ts', 1, 20);
+    const other = chunk('o.ts', 1, 20);
+    const cursor = cursorWindowOfText('c.ts', 'let q = 1;', 1, { prefixTokens: 100, suffixTokens: 100, tokenizer: tok });
+    // Overheads are counted per chunk ahead of rendering; a budget just under what both need forces a drop after rendering.
+    const both = packAndRender({ ranked: [ranked(other, 0.9)], stableLayer: { ranked: [ranked(stable, 0.5)], budget: 10_000 }, budget: 100_000, cursor, format: 'markdown', tokenizer: tok, textOf: (_p, s, e) => text(s, e) });
+    assert.deepEqual(both.pack.items.map((i) => i.reason), ['selected', 'stable']);
+    assert.ok(both.text.indexOf('### s.ts') < both.text.indexOf('### o.ts'));
+    let tight;
+    for (let budget = both.tokens - 1; budget > 0; budget--) {
+      tight = packAndRender({ ranked: [ranked(other, 0.9)], stableLayer: { ranked: [ranked(stable, 0.5)], budget: 10_000 }, budget, cursor, format: 'markdown', tokenizer: tok, textOf: (_p, s, e) => text(s, e) });
+      if (tight.pack.items.some((i) => !i.selected)) break;
+    }
+    assert.deepEqual(tight!.pack.items.map((i) => i.reason), ['over budget', 'stable']);
+  });
 });

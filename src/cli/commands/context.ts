@@ -28,6 +28,7 @@ const commonOptions = {
   'no-cache': { type: 'boolean' },
   device: { type: 'string' },
   'output-tokens': { type: 'string' },
+  'stable-share': { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } satisfies ParseArgsConfig['options'];
@@ -47,7 +48,9 @@ const CURSOR_HELP = `  --root DIR            workspace root (default: current fo
   --cache-dir DIR       where the index is persisted (default: the OS cache folder)
   --no-cache            do not read or write the persisted index
   --device auto|gpu|cpu where the ranker runs (default auto)
-  --output-tokens M     output tokens assumed for latency and price (default 256)`;
+  --output-tokens M     output tokens assumed for latency and price (default 256)
+  --stable-share S      share of the snippet budget sent first from a ranking of the
+                        whole file, unchanged across cursor moves (0-1, default 0.5; 0 = off)`;
 
 const HELPS: Record<string, string> = {
   report: `Usage: context-budget report [FILE:LINE] [options]\n\nA human table: budget, selected and dropped chunks, cost.\n\n${CURSOR_HELP}\n  --json                print the full report as JSON\n`,
@@ -81,6 +84,7 @@ type Values = {
   'no-cache'?: boolean;
   device?: string;
   'output-tokens'?: string;
+  'stable-share'?: string;
   json?: boolean;
   help?: boolean;
   format?: string;
@@ -101,6 +105,13 @@ function intOption(name: string, raw: string | undefined, min: number): number |
   if (!/^-?\d+$/.test(raw.trim())) throw new UsageError(`--${name} must be an integer, got '${raw}'`);
   const n = Number(raw);
   if (n < min) throw new UsageError(`--${name} must be at least ${min}, got ${n}`);
+  return n;
+}
+
+function shareOption(name: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw.trim());
+  if (raw.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new UsageError(`--${name} must be a number from 0 to 1, got '${raw}'`);
   return n;
 }
 
@@ -128,6 +139,7 @@ async function openEngine(values: Values, io: CliIO): Promise<ContextEngine> {
       ...(values.model ? { model: values.model } : {}),
       ...(values.hardware ? { hardware: values.hardware } : {}),
       ...(values['output-tokens'] ? { outputTokens: intOption('output-tokens', values['output-tokens'], 0) } : {}),
+      ...(values['stable-share'] !== undefined ? { stableShare: shareOption('stable-share', values['stable-share']) } : {}),
     },
     index: { cacheDir: values['no-cache'] ? undefined : resolve(values['cache-dir'] ?? defaultCacheDir()), exclude: values.exclude, syncStat: true },
     ranker: { device: device as 'auto' | 'gpu' | 'cpu' },

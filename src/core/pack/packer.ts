@@ -1,6 +1,8 @@
 // Chooses which ranked chunks go into the token budget. The cursor window is
-// always in, pinned chunks next, then a 0/1 knapsack over the rest: value =
-// relevance² (packValue), weight = the tokens the chunk costs in the rendered prompt.
+// always in, pinned chunks next, then the stable layer (chunks chosen for the
+// cursor's file as a whole, see `stableLayer`), then a 0/1 knapsack over the
+// rest: value = relevance² (packValue), weight = the tokens the chunk costs in
+// the rendered prompt.
 //
 // Solver: greedy by value per token (skipping what does not fit), the best
 // single item, and an exact dynamic program over the densest candidates for the
@@ -23,10 +25,21 @@ export interface PackInput {
   minScore?: number;
   /** Tokens a chunk costs beyond its own text (its header and fences in the rendered prompt). */
   overheadTokens?: (chunk: Chunk) => number;
+  /**
+   * The ranking for the cursor's file as a whole (no cursor position) and the
+   * tokens it may fill: its pack is kept ahead of the knapsack with reason
+   * 'stable', so small cursor moves leave that part of the prompt unchanged.
+   */
+  stableLayer?: { ranked: readonly RankedChunk[]; budget: number };
+}
+
+/** Reasons of selected items: the knapsack's choice, a pin, or the stable layer. */
+export function isKeptReason(reason: string): boolean {
+  return reason === 'selected' || reason === 'pinned' || reason === 'stable';
 }
 
 export interface PackResult {
-  /** One entry per candidate, in rank order. */
+  /** One entry per candidate, in rank order (stable-layer chunks the ranking lacks come last). */
   items: PackedItem[];
   /** Sum of the selected chunks' own tokens. */
   selectedTokens: number;
@@ -111,6 +124,22 @@ export function knapsackExact(weights: readonly number[], values: readonly numbe
   return chosen.reverse();
 }
 
+/**
+ * The stable layer: the file-level ranking packed on its own into its share of
+ * the budget (pins count against it: they are stable too). Returns the chosen
+ * candidates, pins left out, and the cursor ranking with any of them it lacks
+ * appended, so every chunk that can be selected has an item.
+ */
+export function stableLayer(input: PackInput): { ranked: readonly RankedChunk[]; stable: Set<string> } {
+  const layer = input.stableLayer;
+  if (!layer || layer.budget <= 0 || layer.ranked.length === 0) return { ranked: input.ranked, stable: new Set() };
+  const res = packChunks({ ...input, ranked: layer.ranked, budget: layer.budget, cursorTokens: 0, stableLayer: undefined });
+  const chosen = res.items.filter((i) => i.reason === 'selected').map((i) => i.ranked);
+  const present = new Set(input.ranked.map((r) => r.chunk.id));
+  const missing = chosen.filter((r) => !present.has(r.chunk.id));
+  return { ranked: missing.length ? [...input.ranked, ...missing] : input.ranked, stable: new Set(chosen.map((r) => r.chunk.id)) };
+}
+
 export function packChunks(input: PackInput): PackResult {
   const pinned = input.pinned ?? new Set<string>();
   const excluded = input.excluded ?? new Set<string>();
@@ -118,34 +147,39 @@ export function packChunks(input: PackInput): PackResult {
   const overhead = input.overheadTokens ?? (() => 0);
   const budget = Math.max(0, Math.floor(input.budget));
   const available = Math.max(0, budget - input.cursorTokens);
+  const { ranked, stable } = stableLayer(input);
 
   const reasons = new Map<string, string>();
   const cost = (c: Chunk) => c.tokens + overhead(c);
   const kept: Chunk[] = [];
   let used = 0;
 
-  // 1. Exclusions, then pinned chunks in rank order.
-  for (const r of input.ranked) {
+  // 1. Exclusions, then pinned chunks in rank order, then the stable layer.
+  for (const r of ranked) {
     const c = r.chunk;
     if (excluded.has(c.id) || excluded.has(c.path)) reasons.set(c.id, 'excluded');
   }
-  for (const r of input.ranked) {
-    const c = r.chunk;
-    if (!pinned.has(c.id) || reasons.has(c.id)) continue;
-    if (used + cost(c) <= available) {
-      kept.push(c);
-      used += cost(c);
-      reasons.set(c.id, 'pinned');
-    } else {
-      reasons.set(c.id, cost(c) > available ? 'too large' : 'over budget');
+  const keep = (ids: ReadonlySet<string>, reason: string) => {
+    for (const r of ranked) {
+      const c = r.chunk;
+      if (!ids.has(c.id) || reasons.has(c.id)) continue;
+      if (used + cost(c) <= available) {
+        kept.push(c);
+        used += cost(c);
+        reasons.set(c.id, reason);
+      } else {
+        reasons.set(c.id, cost(c) > available ? 'too large' : 'over budget');
+      }
     }
-  }
+  };
+  keep(pinned, 'pinned');
+  keep(stable, 'stable');
 
   // 2. The knapsack pool: not excluded, above threshold, not redundant with a better candidate.
   const pool: RankedChunk[] = [];
   const poolChunks = new KeptChunks();
   for (const c of kept) poolChunks.add(c);
-  for (const r of input.ranked) {
+  for (const r of ranked) {
     const c = r.chunk;
     if (reasons.has(c.id)) continue;
     if (r.score < minScore) {
@@ -192,9 +226,9 @@ export function packChunks(input: PackInput): PackResult {
   let selectedTokens = 0;
   let costTokens = 0;
   let relevance = 0;
-  const items: PackedItem[] = input.ranked.map((r) => {
+  const items: PackedItem[] = ranked.map((r) => {
     const reason = reasons.get(r.chunk.id) ?? 'over budget';
-    const selected = reason === 'selected' || reason === 'pinned';
+    const selected = isKeptReason(reason);
     if (selected) {
       selectedTokens += r.chunk.tokens;
       costTokens += cost(r.chunk);

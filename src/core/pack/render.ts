@@ -1,9 +1,10 @@
 // Renders a packed selection as the prompt text (Markdown, XML-tagged
 // documents or JSON) and makes its exact tiktoken count fit the budget.
-// Snippets go in ascending relevance bands so the most relevant sit right
-// before the cursor section, which comes last; within a band they go in file
-// order, so the same selection renders the same bytes across small cursor moves
-// (a stable prefix for provider prompt caches).
+// Provider prompt caches reuse a prompt's leading tokens, so the stable layer
+// (pins and the file-level snippets, the same for every line of the file) goes
+// first, in file order. The cursor's snippets follow in ascending relevance
+// bands, so the most relevant sit right before the cursor section, which comes
+// last; within a band they go in file order, so nudged scores do not reshuffle them.
 import type { Tokenizer } from '../tokens/tokenizer';
 import type { Chunk, CursorWindow } from '../types';
 import { packChunks, packValue, type PackInput, type PackResult } from './packer';
@@ -20,6 +21,8 @@ export interface PromptBlock {
   text: string;
   relevance: number;
   chunkIds: string[];
+  /** Part of the stable layer (pins and file-level snippets), sent before the cursor's snippets. */
+  stable: boolean;
 }
 
 const FENCE_LANG: Record<string, string> = {
@@ -50,31 +53,38 @@ export function relevanceTier(score: number): number {
   return t;
 }
 
-/** Merges selected chunks of one file that overlap or touch into single blocks. */
-export function mergeBlocks(selected: ReadonlyArray<{ chunk: Chunk; score: number }>, textOf: (path: string, start: number, end: number) => string): PromptBlock[] {
-  const byFile = new Map<string, Array<{ chunk: Chunk; score: number }>>();
+/**
+ * Merges selected chunks of one file that overlap or touch into single blocks,
+ * within each layer only (a stable block must not grow when the cursor's
+ * snippets change), and orders the blocks as they are sent.
+ */
+export function mergeBlocks(selected: ReadonlyArray<{ chunk: Chunk; score: number; stable?: boolean }>, textOf: (path: string, start: number, end: number) => string): PromptBlock[] {
+  const byFile = new Map<string, Array<{ chunk: Chunk; score: number; stable?: boolean }>>();
   for (const s of selected) {
-    if (!byFile.has(s.chunk.path)) byFile.set(s.chunk.path, []);
-    byFile.get(s.chunk.path)!.push(s);
+    const key = `${s.stable ? 's' : 'c'}\u0000${s.chunk.path}`;
+    if (!byFile.has(key)) byFile.set(key, []);
+    byFile.get(key)!.push(s);
   }
   const blocks: PromptBlock[] = [];
-  for (const [path, list] of byFile) {
+  for (const list of byFile.values()) {
     list.sort((a, b) => a.chunk.startLine - b.chunk.startLine || a.chunk.endLine - b.chunk.endLine);
     let cur: PromptBlock | undefined;
-    for (const { chunk, score } of list) {
+    for (const { chunk, score, stable } of list) {
       if (cur && chunk.startLine <= cur.endLine + 1) {
         cur.endLine = Math.max(cur.endLine, chunk.endLine);
         cur.relevance = Math.max(cur.relevance, score);
         cur.chunkIds.push(chunk.id);
       } else {
         if (cur) blocks.push(cur);
-        cur = { path, startLine: chunk.startLine, endLine: chunk.endLine, language: chunk.language, text: '', relevance: score, chunkIds: [chunk.id] };
+        cur = { path: chunk.path, startLine: chunk.startLine, endLine: chunk.endLine, language: chunk.language, text: '', relevance: score, chunkIds: [chunk.id], stable: stable === true };
       }
     }
     if (cur) blocks.push(cur);
   }
   for (const b of blocks) b.text = textOf(b.path, b.startLine, b.endLine);
-  return blocks.sort((a, b) => relevanceTier(a.relevance) - relevanceTier(b.relevance) || (a.path < b.path ? -1 : a.path > b.path ? 1 : a.startLine - b.startLine));
+  const fileOrder = (a: PromptBlock, b: PromptBlock) => (a.path < b.path ? -1 : a.path > b.path ? 1 : a.startLine - b.startLine);
+  // The stable layer ignores relevance: its scores come from different rankings.
+  return blocks.sort((a, b) => Number(b.stable) - Number(a.stable) || (a.stable ? 0 : relevanceTier(a.relevance) - relevanceTier(b.relevance)) || fileOrder(a, b));
 }
 
 /** The header and fences around a chunk, as rendered — for the packer's per-chunk overhead. */
@@ -178,12 +188,14 @@ export function packAndRender(
   const cursorFrame = input.tokenizer.count(renderPrompt([], { ...input.cursor, text: '' }, input.format));
   const pack = packChunks({ ...input, cursorTokens: input.cursor.tokens + cursorFrame, overheadTokens });
   for (;;) {
-    const selected = pack.items.filter((i) => i.selected).map((i) => ({ chunk: i.ranked.chunk, score: i.ranked.score }));
+    const selected = pack.items.filter((i) => i.selected).map((i) => ({ chunk: i.ranked.chunk, score: i.ranked.score, stable: i.reason !== 'selected' }));
     const blocks = mergeBlocks(selected, input.textOf);
     const text = renderPrompt(blocks, input.cursor, input.format);
     const tokens = input.tokenizer.count(text);
     if (tokens <= input.budget) return { pack, blocks, text, tokens };
-    const victims = pack.items.filter((i) => i.reason === 'selected');
+    // The cursor's snippets go first; the stable layer only when nothing else is left.
+    let victims = pack.items.filter((i) => i.reason === 'selected');
+    if (victims.length === 0) victims = pack.items.filter((i) => i.reason === 'stable');
     if (victims.length === 0) return { pack, blocks, text, tokens }; // cursor and pins alone exceed the budget
     const density = (i: (typeof victims)[number]) => packValue(i.ranked.score) / Math.max(1, i.ranked.chunk.tokens);
     const worst = victims.reduce((a, b) => (density(a) <= density(b) ? a : b));
