@@ -305,6 +305,25 @@ describe('SyntaxChunker rules', () => {
     assert.ok(ispans.some((s) => s.defines.includes('helper0')) && ispans.some((s) => s.defines.includes('helper29')));
   });
 
+  it('names a declaration on the piece that holds its declaration line, when a long doc comment comes first', () => {
+    const doc = ['/**', ...Array.from({ length: 60 }, (_, i) => ` * Explains part ${i} of how the lock support parks and unparks threads.`), ' */'];
+    const members = Array.from({ length: 8 }, (_, i) => `    static void park${i}(Object blocker) {\n        U.park(false, ${i}L);\n    }`);
+    const declLine = (text: string, decl: RegExp) => text.split('\n').findIndex((l) => decl.test(l)) + 1;
+    const cases: Array<[string, string, string, RegExp, string]> = [
+      ['java, class with members', 'java', ['package p;', '', ...doc, 'public class LockSupport {', ...members, '}'].join('\n'), /^public class LockSupport/, 'LockSupport'],
+      ['java, one long method', 'java', ['class A {', ...doc.map((l) => `    ${l}`), '    void run() {', ...Array.from({ length: 40 }, (_, i) => `        step(${i});`), '    }', '}'].join('\n'), /void run\(\)/, 'run'],
+      ['typescript, long function', 'typescript', [...doc, 'export function parkAll(threads: Thread[]): void {', ...Array.from({ length: 40 }, (_, i) => `  threads[${i}].park();`), '}'].join('\n'), /^export function parkAll/, 'parkAll'],
+    ];
+    for (const [label, lang, text, decl, name] of cases) {
+      const spans = chunker.spans(text, lang, 120, count)!;
+      checkInvariants(text, spans, label);
+      const line = declLine(text, decl);
+      const holder = spans.find((s) => s.startLine <= line && line <= s.endLine)!;
+      assert.ok(holder.defines.includes(name), `${label}: the piece with line ${line} defines ${name} (spans ${JSON.stringify(spans.map((s) => [s.startLine, s.endLine, s.defines.slice(0, 2)]))})`);
+      for (const s of spans) if (s !== holder) assert.ok(!s.defines.includes(name), `${label}: only that piece defines ${name}`);
+    }
+  });
+
   it('splits oversized namespaces like a file, keeping the namespace name on the first piece', () => {
     const classes = Array.from({ length: 12 }, (_, i) => `    public class C${i}\n    {\n        public int Value${i}() { return ${i}; }\n    }`).join('\n\n');
     const text = `using System;\n\nnamespace Big.Space\n{\n${classes}\n}\n`;

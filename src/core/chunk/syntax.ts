@@ -73,6 +73,20 @@ function endRow(n: Node): number {
   return e.column === 0 && e.row > n.startPosition.row ? e.row - 1 : e.row;
 }
 
+/** Row of an item's declaration itself, after any leading comments the item carries. */
+function declarationRow(item: Item): number {
+  return item.node ? Math.min(Math.max(item.start, item.node.startPosition.row), item.end) : item.start;
+}
+
+/** The piece from `from` on that holds `row`, else the first one from `from`. */
+function pieceAt(out: Piece[], from: number, row: number): Piece | undefined {
+  for (let i = from; i < out.length; i++) {
+    const p = out[i] as Piece;
+    if (p.start <= row && row <= p.end) return p;
+  }
+  return out[from];
+}
+
 function uniq(names: string[]): string[] {
   return names.length < 2 ? names : [...new Set(names)];
 }
@@ -290,17 +304,25 @@ class SpanBuilder {
     const members = body ? this.items(body.namedChildren.filter((c): c is Node => !!c)) : [];
     const firstMember = members[0];
     const lastMember = members[members.length - 1];
+    // The declaration's own line (after its leading comments): the piece holding it is the one that defines its names.
+    const declRow = declarationRow(unit);
     if (!info || !firstMember || !lastMember) {
-      this.windows(unit.start, unit.end, kind, this.definesOf(unit), out);
+      this.windows(unit.start, unit.end, kind, this.definesOf(unit), out, declRow);
       return;
     }
     // The header (signature, opening brace, leading comments) goes with the first member, the closing lines with the last.
-    firstMember.start = Math.min(firstMember.start, unit.start);
+    // Leading comments too long to share a piece with the header go first on their own, so the header starts a piece.
+    let headStart = unit.start;
+    if (declRow > unit.start && this.tokens(unit.start, Math.max(declRow, firstMember.end)) > this.cap) {
+      this.windows(unit.start, declRow - 1, 'declarations', [], out);
+      headStart = declRow;
+    }
+    firstMember.start = Math.min(firstMember.start, headStart);
     lastMember.end = Math.max(lastMember.end, unit.end);
     const before = out.length;
     if (info.mode === 'top') {
       this.top(members, depth + 1, out);
-      const first = out[before];
+      const first = pieceAt(out, before, declRow);
       if (first && unit.names.length > 0) first.defines = uniq([...unit.names, ...first.defines]);
       return;
     }
@@ -339,10 +361,10 @@ class SpanBuilder {
         if (info.mode === 'class' && m.info && (m.info.hasMembers || m.info.mode === 'top')) {
           const at = out.length;
           this.split(unitM, depth + 1, out);
-          const p = out[at];
+          const p = pieceAt(out, at, declarationRow(unitM));
           if (p) p.defines = uniq([...qualify(m.names), ...p.defines]);
         } else {
-          this.windows(start, m.end, kind, qualify(m.names), out);
+          this.windows(start, m.end, kind, qualify(m.names), out, declarationRow(unitM));
         }
         continue;
       }
@@ -355,30 +377,33 @@ class SpanBuilder {
       if (out.length > before && last && this.tokens(last.start, unit.end) <= this.cap) last.end = Math.max(last.end, unit.end);
       else this.windows(pendingStart, unit.end, runKind, [], out);
     }
-    // The first piece carries the declaration itself (its header, kind and name).
-    const head = out[before];
+    // The piece with the declaration's line carries the declaration itself (its header, kind and name).
+    const head = pieceAt(out, before, declRow);
     if (head) {
       head.kind = kind;
       head.defines = uniq([...unit.names, ...head.defines]);
     }
   }
 
-  /** Line windows of at most `cap` tokens, cut after a blank line when one is near the end of the window. */
-  windows(start: number, end: number, kind: ChunkKind, defines: string[], out: Piece[]): void {
+  /**
+   * Line windows of at most `cap` tokens, cut after a blank line when one is near
+   * the end of the window. `defines` go to the window holding `declRow` (the
+   * declaration's line, which a long leading comment may push past the first).
+   */
+  windows(start: number, end: number, kind: ChunkKind, defines: string[], out: Piece[], declRow = start): void {
+    const row0 = Math.min(Math.max(declRow, start), end);
     let from = start;
     let lastBlank = -1;
-    let first = true;
     for (let row = start; row <= end; row++) {
       if (row > from && this.tokens(from, row) > this.cap) {
         const cut = lastBlank > from + (row - from) / 2 ? lastBlank : row - 1;
-        out.push({ start: from, end: cut, kind, defines: first ? defines : [] });
-        first = false;
+        out.push({ start: from, end: cut, kind, defines: from <= row0 && row0 <= cut ? defines : [] });
         from = cut + 1;
         lastBlank = -1;
       }
       if (this.isBlank(row)) lastBlank = row;
     }
-    if (from <= end) out.push({ start: from, end, kind, defines: first ? defines : [] });
+    if (from <= end) out.push({ start: from, end, kind, defines: from <= row0 ? defines : [] });
   }
 
   /** Gaps (closing braces, directives) join the previous piece; blank edges are trimmed; 1-based output. */

@@ -21,8 +21,10 @@ import type { Chunk } from '../types';
  * pre-tokenizer pieces seen, so a warm start needs no BPE tables.
  * 6: a file line may carry its resolved import links, so a warm start of an
  * unchanged workspace resolves no import again.
+ * 7: same format; chunk spans changed (a declaration behind a long doc comment
+ * is named on the piece holding its line), so older chunks are not reused.
  */
-export const INDEX_CACHE_VERSION = 6;
+export const INDEX_CACHE_VERSION = 7;
 const FORMAT = 'context-budget-index';
 
 export interface CachedFile {
