@@ -14,6 +14,7 @@ import { loadIndexCache, saveIndexCache, type CachedFile, type ImportLinks } fro
 import { FileLookup, resolveImport } from './imports';
 import { hashFileText, indexFileText } from './indexFile';
 import { IndexWorkerPool, workerScript } from './indexWorkers';
+import { IndexedChunk, TermTable } from './chunkStore';
 import type { IndexView } from './indexView';
 
 export interface IndexOptions {
@@ -124,6 +125,9 @@ export class WorkspaceIndex implements IndexView {
   private lastStats: IndexStats = { files: 0, chunks: 0, tokens: 0, bytes: 0, skipped: {}, filesRead: 0, filesFromCache: 0, complete: false, ms: 0 };
   private dirtySinceSave = false;
   private readonly strings = new Map<string, string>();
+  /** Subtokens of every chunk, numbered (chunks keep their `uses` as term numbers). */
+  private readonly terms = new TermTable();
+  private readonly internString = (s: string): string => this.intern(s);
   /** Bumped on every change to the set of chunks (caches built over all chunks key on it). */
   private changes = 0;
 
@@ -223,7 +227,7 @@ export class WorkspaceIndex implements IndexView {
       if (known && known.size === file.size && known.mtimeMs === file.mtimeMs) {
         if (!this.records.has(file.path)) {
           const { links: _, ...record } = known as CachedFile; // links live in the graph, not in records
-          this.putRecord(record, true); // from the cache: its terms are already shared strings
+          this.putRecord(record);
           filesFromCache++;
         }
       } else {
@@ -443,18 +447,13 @@ export class WorkspaceIndex implements IndexView {
     return s;
   }
 
-  /** `sharedTerms`: the record's `uses` strings are already one object per term (loaded from the cache's term table). */
-  private putRecord(rec: FileRecord, sharedTerms = false): void {
+  private putRecord(rec: FileRecord): void {
     // Re-indexing a known file leaves the set of paths, and so every other file's
     // import resolution, unchanged: only this file's edges move.
     const replacing = this.records.has(rec.path);
     this.removeRecord(rec.path);
-    for (const c of rec.chunks) {
-      c.path = rec.path;
-      c.language = this.intern(c.language);
-      if (!sharedTerms) for (let i = 0; i < c.uses.length; i++) c.uses[i] = this.intern(c.uses[i]);
-      for (let i = 0; i < c.defines.length; i++) c.defines[i] = this.intern(c.defines[i]);
-    }
+    // Records from workers and the cache arrive as plain objects: kept compact (chunkStore.ts).
+    rec.chunks = rec.chunks.map((c) => new IndexedChunk(c, rec.path, this.terms, this.internString));
     this.records.set(rec.path, rec);
     this.lookup.add(rec.path);
     for (const c of rec.chunks) {

@@ -46,6 +46,8 @@ interface Built extends Bm25Index {
   ordsByPath: Map<string, number[]>;
   /** Sum of `uses` lengths over live chunks (for the average length). */
   totalUses: number;
+  /** `uses` length per ordinal: norms are recomputed on every patch, and reading `uses` decodes it (chunkStore.ts). */
+  lengths: number[];
 }
 
 /** Above this share of replaced chunks, a full rebuild is cheaper than patching. */
@@ -99,6 +101,7 @@ class Builder {
   private readonly byId = new Map<string, number>();
   private readonly filesByDir = new Map<string, string[]>();
   private readonly ordsByPath = new Map<string, number[]>();
+  private readonly lengths: number[] = [];
   private filled = 0;
 
   add(c: Chunk): void {
@@ -114,8 +117,10 @@ class Builder {
       if (arr) arr.push(c.path);
       else this.filesByDir.set(d, [c.path]);
     }
-    this.total += c.uses.length;
-    for (const t of c.uses) {
+    const uses = c.uses;
+    this.lengths.push(uses.length);
+    this.total += uses.length;
+    for (const t of uses) {
       const e = this.terms.get(t);
       if (e) e.n++;
       else this.terms.set(t, { n: 1, at: 0 });
@@ -147,7 +152,8 @@ class Builder {
     const n = chunks.length;
     const avg = n ? total / n || 1 : 1;
     const norm = new Float32Array(n);
-    chunks.forEach((c, i) => (norm[i] = BM25_K1 * (1 - BM25_B + (BM25_B * c.uses.length) / avg)));
+    const lengths = this.lengths;
+    for (let i = 0; i < n; i++) norm[i] = BM25_K1 * (1 - BM25_B + (BM25_B * lengths[i]) / avg);
     const postings = new Map<string, Int32Array>();
     for (const [t, e] of this.terms) postings.set(t, e.ords!);
     const built: Built = {
@@ -161,6 +167,7 @@ class Builder {
       builtSize: n,
       ordsByPath: this.ordsByPath,
       totalUses: total,
+      lengths: this.lengths,
       idf(term: string) {
         // Postings hold live chunks only, and n counts live chunks: a patched index scores like a fresh one.
         const live = built.chunks.length - built.dead;
@@ -238,7 +245,7 @@ function patch(b: Built, index: IndexView, changed: readonly string[]): boolean 
   for (const ord of doomed) {
     const c = b.chunks[ord];
     b.byId.delete(c.id);
-    b.totalUses -= c.uses.length;
+    b.totalUses -= b.lengths[ord];
     goneMask[ord] = 1;
     for (const t of c.uses) gone.add(t);
   }
@@ -250,11 +257,13 @@ function patch(b: Built, index: IndexView, changed: readonly string[]): boolean 
     const i = start + k;
     b.chunks.push(c);
     b.byId.set(c.id, i);
-    b.totalUses += c.uses.length;
+    const uses = c.uses;
+    b.lengths.push(uses.length);
+    b.totalUses += uses.length;
     const ords = b.ordsByPath.get(c.path);
     if (ords) ords.push(i);
     else b.ordsByPath.set(c.path, [i]);
-    for (const t of c.uses) {
+    for (const t of uses) {
       const l = added.get(t);
       if (l) l.push(i);
       else added.set(t, [i]);
@@ -281,7 +290,7 @@ function patch(b: Built, index: IndexView, changed: readonly string[]): boolean 
   const norm = new Float32Array(b.chunks.length);
   const isDead = new Uint8Array(b.chunks.length).fill(1);
   for (const ords of b.ordsByPath.values()) for (const o of ords) isDead[o] = 0;
-  b.chunks.forEach((c, i) => (norm[i] = isDead[i] ? Infinity : BM25_K1 * (1 - BM25_B + (BM25_B * c.uses.length) / avg)));
+  for (let i = 0; i < b.chunks.length; i++) norm[i] = isDead[i] ? Infinity : BM25_K1 * (1 - BM25_B + (BM25_B * b.lengths[i]) / avg);
   (b as { norm: Float32Array }).norm = norm;
   return true;
 }
