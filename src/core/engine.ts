@@ -139,7 +139,7 @@ export class ContextEngine {
   /** The ranker once its session exists (for `rankerDevice`; queries await `ranker`). */
   private rankerReady: Ranker | undefined;
   /** The last file-level ranking: cursor moves in one file reuse it until the index or the signals change. */
-  private fileRanking: { key: string; bm25: Bm25Index; ranked: RankedChunk[] } | undefined;
+  private fileRanking: { query: string; version: number; bm25: string; ranked: RankedChunk[] } | undefined;
 
   private constructor(
     readonly root: string,
@@ -284,14 +284,24 @@ export class ContextEngine {
     return { report, prompt, cursor, ranked: ranking.ranked, fileRanked };
   }
 
-  /** The stable layer's candidates: the ranking for the whole file, remembered while the index and the signals stay the same. */
+  /**
+   * The stable layer's candidates: the ranking for the whole file, remembered
+   * while the index and the signals stay the same. While the index is still
+   * being filled it changes every moment: the last ranking for this file
+   * stands until the refresh ends (as the previous BM25 index does).
+   */
   private async rankFile(ranker: Ranker, path: string, text: string, signals: EditorSignals, bm25: Bm25Index, signal?: AbortSignal): Promise<RankedChunk[]> {
     if (!(this.settings.stableShare > 0)) return [];
-    // The BM25 index is patched in place only when the index version moves; a rebuilt one is a new object.
-    const key = JSON.stringify([path, this.index.version(), this.settings.maxCandidates, signals]);
-    if (this.fileRanking?.key === key && this.fileRanking.bm25 === bm25) return this.fileRanking.ranked;
+    const query = JSON.stringify([path, this.settings.maxCandidates, signals]);
+    const version = this.index.version();
+    const last = this.fileRanking;
+    // The BM25 index is patched in place only when the index version moves; a rebuilt one has a new signature.
+    // (Its signature, not the object: holding an old BM25 index would keep its postings alive.)
+    if (last && last.query === query && last.version === version && last.bm25 === bm25.signature) return last.ranked;
+    // Chunks replaced since (their file changed) leave it; the rest stands.
+    if (last && last.query === query && this.index.isRefreshing) return last.ranked.filter((r) => this.index.chunksOf(r.chunk.path).includes(r.chunk));
     const res = await ranker.rank({ index: this.index, cursor: fileWindowOfText(path, text), signals, maxCandidates: this.settings.maxCandidates, signal, bm25 });
-    if (!signal?.aborted) this.fileRanking = { key, bm25, ranked: res.ranked };
+    if (!signal?.aborted) this.fileRanking = { query, version, bm25: bm25.signature, ranked: res.ranked };
     return res.ranked;
   }
 
