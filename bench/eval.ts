@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { fileWindowOfText } from '../src/core/cursor';
-import { DEFAULT_SETTINGS, stableLayerTokens } from '../src/core/engine';
+import { DEFAULT_SETTINGS, fileCandidates, stableLayerTokens } from '../src/core/engine';
 import { packChunks } from '../src/core/pack/packer';
 import { bm25Of, bm25Scores } from '../src/core/rank/bm25';
 import { Ranker, rankStage1 } from '../src/core/rank/ranker';
@@ -220,7 +220,7 @@ export async function main(): Promise<void> {
       for (const [m, r] of runs) push(m, task.language, outcome(p, r.r, r.ms));
       // The product's packing: the same ranking plus the stable layer from the file-level ranking.
       const b = performance.now();
-      const fileRes = await ranker.rank({ ...req, cursor: fileWindowOfText(p.cursorPath, p.blanked) });
+      const fileRes = await ranker.rank({ ...req, cursor: fileWindowOfText(p.cursorPath, p.blanked), maxCandidates: fileCandidates(DEFAULT_SETTINGS.maxCandidates) });
       push('ranker+stable', task.language, outcome(p, res.ranked, performance.now() - b + runs[runs.length - 1][1].ms, fileRes.ranked));
       await p.restore();
       done++;

@@ -133,6 +133,15 @@ export function stableLayerTokens(settings: Pick<EngineSettings, 'prefixShare' |
   return tokens >= MIN_STABLE_TOKENS ? tokens : 0;
 }
 
+/**
+ * Candidates of the file-level ranking: the stable layer holds a few thousand
+ * tokens (tens of chunks), so a third of the cursor ranking's pool is plenty and
+ * the second ranking per query costs less.
+ */
+export function fileCandidates(maxCandidates: number): number {
+  return Math.min(maxCandidates, 100);
+}
+
 export class ContextEngine {
   settings: EngineSettings;
   private profiles: ResolvedProfiles;
@@ -292,7 +301,8 @@ export class ContextEngine {
    */
   private async rankFile(ranker: Ranker, path: string, text: string, signals: EditorSignals, bm25: Bm25Index, signal?: AbortSignal): Promise<RankedChunk[]> {
     if (!(this.settings.stableShare > 0)) return [];
-    const query = JSON.stringify([path, this.settings.maxCandidates, signals]);
+    const maxCandidates = fileCandidates(this.settings.maxCandidates);
+    const query = JSON.stringify([path, maxCandidates, signals]);
     const version = this.index.version();
     const last = this.fileRanking;
     // The BM25 index is patched in place only when the index version moves; a rebuilt one has a new signature.
@@ -300,7 +310,7 @@ export class ContextEngine {
     if (last && last.query === query && last.version === version && last.bm25 === bm25.signature) return last.ranked;
     // Chunks replaced since (their file changed) leave it; the rest stands.
     if (last && last.query === query && this.index.isRefreshing) return last.ranked.filter((r) => this.index.chunksOf(r.chunk.path).includes(r.chunk));
-    const res = await ranker.rank({ index: this.index, cursor: fileWindowOfText(path, text), signals, maxCandidates: this.settings.maxCandidates, signal, bm25 });
+    const res = await ranker.rank({ index: this.index, cursor: fileWindowOfText(path, text), signals, maxCandidates, signal, bm25 });
     if (!signal?.aborted) this.fileRanking = { query, version, bm25: bm25.signature, ranked: res.ranked };
     return res.ranked;
   }

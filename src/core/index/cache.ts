@@ -9,6 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { chunkId, type ChunkOptions } from '../chunk/chunker';
+import { IndexedChunk, type TermTable } from './chunkStore';
 import { slicer } from '../slices';
 import type { PieceTable } from '../tokens/pieces';
 import type { Chunk } from '../types';
@@ -100,6 +101,8 @@ export async function loadIndexCache(
   root: string,
   encoding: string,
   chunkOptions: ChunkOptions,
+  /** The index's chunk store: chunks are then built compact straight from the cache's term numbers. */
+  store?: { terms: TermTable; intern: (s: string) => string },
 ): Promise<{ files: Map<string, CachedFile>; pieces: PieceTable } | undefined> {
   let buf: Buffer;
   try {
@@ -121,6 +124,8 @@ export async function loadIndexCache(
     if (!header || header.format !== FORMAT || header.version !== INDEX_CACHE_VERSION || header.root !== root || header.encoding !== encoding) return undefined;
     if (JSON.stringify(header.chunkOptions) !== JSON.stringify(chunkOptions) || !validPieces(header.pieces)) return undefined;
     const terms: string[] = [];
+    /** The store's number for each of the cache's term numbers. */
+    const ids: number[] = [];
     const files = new Map<string, CachedFile>();
     for (;;) {
       const line = nextLine() as { terms?: unknown; file?: unknown; end?: unknown } | undefined;
@@ -129,18 +134,20 @@ export async function loadIndexCache(
       const f = line.file;
       if (!isStrArr(line.terms) || !validFile(f)) return undefined; // one bad record taints the whole file
       terms.push(...line.terms);
+      if (store) for (const t of line.terms) ids.push(store.terms.number(t));
       const chunks: Chunk[] = [];
       for (const c of f.chunks) {
-        const uses: string[] = [];
+        const nums: number[] = [];
         if (c.uses !== '') {
           for (const n of c.uses.split(' ')) {
-            const term = terms[Number(n)];
-            if (term === undefined || !/^\d+$/.test(n)) return undefined;
-            uses.push(term);
+            const k = Number(n);
+            if (terms[k] === undefined || !/^\d+$/.test(n)) return undefined;
+            nums.push(k);
           }
         }
         const { startLine, endLine, kind, defines, hash, tokens } = c;
-        chunks.push({ id: chunkId(f.path, startLine, endLine), path: f.path, startLine, endLine, language: f.language, kind, defines, uses, hash, tokens });
+        const fields = { id: chunkId(f.path, startLine, endLine), path: f.path, startLine, endLine, language: f.language, kind, defines, hash, tokens };
+        chunks.push(store ? new IndexedChunk(fields, f.path, store.terms, store.intern, store.terms.code(nums.map((k) => ids[k]))) : { ...fields, uses: nums.map((k) => terms[k]) });
       }
       files.set(f.path, { path: f.path, size: f.size, mtimeMs: f.mtimeMs, hash: f.hash, language: f.language, imports: f.imports, chunks, links: f.links });
       await breathe();

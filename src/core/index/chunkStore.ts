@@ -34,9 +34,13 @@ export class TermTable {
   }
 
   encode(uses: readonly string[]): string {
+    return this.code(uses.map((t) => this.number(t)));
+  }
+
+  /** The code of terms already numbered (the index cache maps its own numbers to these). */
+  code(ids: readonly number[]): string {
     const units: number[] = [];
-    for (const t of uses) {
-      const id = this.number(t);
+    for (const id of ids) {
       if (id < ONE_UNIT) units.push(id);
       else units.push(ONE_UNIT | (id >>> 15), id & 0x7fff);
     }
@@ -72,8 +76,11 @@ export class IndexedChunk implements Chunk {
   private readonly terms: string;
   private readonly table: TermTable;
 
-  /** `intern` gives one copy of each repeated string (language, kind, names); `uses` become term numbers in `table`. */
-  constructor(c: Chunk, path: string, table: TermTable, intern: (s: string) => string) {
+  /**
+   * `intern` gives one copy of each repeated string (language, kind, names);
+   * `uses` become term numbers in `table`, or come as `code` already (from the cache).
+   */
+  constructor(c: Omit<Chunk, 'uses'> & { uses?: readonly string[] }, path: string, table: TermTable, intern: (s: string) => string, code?: string) {
     this.id = c.id;
     this.path = path;
     this.startLine = c.startLine;
@@ -83,8 +90,13 @@ export class IndexedChunk implements Chunk {
     this.defines = c.defines.length === 0 ? NO_NAMES : c.defines.map(intern);
     this.hash = c.hash;
     this.tokens = c.tokens;
-    this.terms = table.encode(c.uses);
+    this.terms = code ?? table.encode(c.uses ?? []);
     this.table = table;
+  }
+
+  /** True when the chunk keeps its terms in `table` (nothing to convert). */
+  numberedIn(table: TermTable): boolean {
+    return this.table === table;
   }
 
   /** Subtokens used in the chunk (a fresh array on each read). */

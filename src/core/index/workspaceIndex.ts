@@ -211,7 +211,7 @@ export class WorkspaceIndex implements IndexView {
       onProgress: (n) => opts.onProgress?.({ phase: 'scan', done: n, total: 0 }),
     });
     // The persisted index loads (in slices) while the scan waits on the disk.
-    const loading = this.records.size === 0 && this.options.cacheDir ? loadIndexCache(this.options.cacheDir, this.root, this.encoding, this.chunkOptions) : undefined;
+    const loading = this.records.size === 0 && this.options.cacheDir ? loadIndexCache(this.options.cacheDir, this.root, this.encoding, this.chunkOptions, { terms: this.terms, intern: this.internString }) : undefined;
     await this.ready();
     const scan = await scanning;
     const skipped = { ...scan.skipped };
@@ -453,7 +453,7 @@ export class WorkspaceIndex implements IndexView {
     const replacing = this.records.has(rec.path);
     this.removeRecord(rec.path);
     // Records from workers and the cache arrive as plain objects: kept compact (chunkStore.ts).
-    rec.chunks = rec.chunks.map((c) => new IndexedChunk(c, rec.path, this.terms, this.internString));
+    rec.chunks = rec.chunks.map((c) => (c instanceof IndexedChunk && c.numberedIn(this.terms) ? c : new IndexedChunk(c, rec.path, this.terms, this.internString)));
     this.records.set(rec.path, rec);
     this.lookup.add(rec.path);
     for (const c of rec.chunks) {
