@@ -310,6 +310,9 @@ export class ContextEngine {
     if (last && last.query === query && last.version === version && last.bm25 === bm25.signature) return last.ranked;
     // Chunks replaced since (their file changed) leave it; the rest stands.
     if (last && last.query === query && this.index.isRefreshing) return last.ranked.filter((r) => this.index.chunksOf(r.chunk.path).includes(r.chunk));
+    // The first ranking awaited ONNX Runtime: the refresh may have moved on (or ended) since compute prepared the
+    // import graph, and a graph due then would otherwise be resolved synchronously (seconds at 100,000 files).
+    await this.index.prepareGraph();
     const res = await ranker.rank({ index: this.index, cursor: fileWindowOfText(path, text), signals, maxCandidates, signal, bm25 });
     if (!signal?.aborted) this.fileRanking = { query, version, bm25: bm25.signature, ranked: res.ranked };
     return res.ranked;

@@ -226,6 +226,11 @@ describe('workspace index', () => {
       }
       const fresh = await WorkspaceIndex.build(w.root, { encoding: 'o200k_base' });
       assert.deepEqual(snapshot(index), snapshot(fresh));
+      // Totals are kept as records come and go: they match a recount and the fresh index.
+      const totals = (i: WorkspaceIndex) => ({ files: i.stats().files, chunks: i.stats().chunks, tokens: i.stats().tokens, bytes: i.stats().bytes });
+      const all = [...index.allChunks()];
+      assert.deepEqual(totals(index), { files: index.fileCount(), chunks: all.length, tokens: all.reduce((n, c) => n + c.tokens, 0), bytes: totals(fresh).bytes });
+      assert.deepEqual(totals(index), totals(fresh));
     }
   });
 

@@ -125,6 +125,7 @@ export class WorkspaceIndex implements IndexView {
   private lastStats: IndexStats = { files: 0, chunks: 0, tokens: 0, bytes: 0, skipped: {}, filesRead: 0, filesFromCache: 0, complete: false, ms: 0 };
   private dirtySinceSave = false;
   private readonly strings = new Map<string, string>();
+  private readonly totals = { chunks: 0, tokens: 0, bytes: 0 };
   /** Subtokens of every chunk, numbered (chunks keep their `uses` as term numbers). */
   private readonly terms = new TermTable();
   private readonly internString = (s: string): string => this.intern(s);
@@ -315,16 +316,17 @@ export class WorkspaceIndex implements IndexView {
     return this.lastStats;
   }
 
+  /** Kept as records come and go: summing a million chunks on every edit would cost the editor tens of milliseconds. */
   private countTotals() {
-    let chunks = 0;
+    return { files: this.records.size, ...this.totals };
+  }
+
+  private tally(rec: FileRecord, sign: 1 | -1): void {
     let tokens = 0;
-    let bytes = 0;
-    for (const r of this.records.values()) {
-      chunks += r.chunks.length;
-      bytes += r.size;
-      for (const c of r.chunks) tokens += c.tokens;
-    }
-    return { files: this.records.size, chunks, tokens, bytes };
+    for (const c of rec.chunks) tokens += c.tokens;
+    this.totals.chunks += sign * rec.chunks.length;
+    this.totals.tokens += sign * tokens;
+    this.totals.bytes += sign * rec.size;
   }
 
   private countFrameAhead(rec: FileRecord): void {
@@ -455,6 +457,7 @@ export class WorkspaceIndex implements IndexView {
     // Records from workers and the cache arrive as plain objects: kept compact (chunkStore.ts).
     rec.chunks = rec.chunks.map((c) => (c instanceof IndexedChunk && c.numberedIn(this.terms) ? c : new IndexedChunk(c, rec.path, this.terms, this.internString)));
     this.records.set(rec.path, rec);
+    this.tally(rec, 1);
     this.lookup.add(rec.path);
     for (const c of rec.chunks) {
       for (const name of c.defines) {
@@ -483,6 +486,7 @@ export class WorkspaceIndex implements IndexView {
     const rec = this.records.get(path);
     if (!rec) return;
     for (const c of rec.chunks) for (const name of c.defines) this.forgetDefinition(name, c);
+    this.tally(rec, -1);
     this.records.delete(path);
     this.lookup.delete(path);
     this.textCache.delete(path);

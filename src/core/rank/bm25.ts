@@ -311,8 +311,10 @@ function patch(b: Built, index: IndexView, changed: readonly string[]): boolean 
 }
 
 /** Scores every chunk against weighted query terms; returns a dense score array. */
-export function bm25Scores(bm: Bm25Index, terms: ReadonlyArray<{ term: string; weight: number }>): Float32Array {
-  const scores = new Float32Array(bm.chunks.length);
+export function bm25Scores(bm: Bm25Index, terms: ReadonlyArray<{ term: string; weight: number }>, into?: Float32Array): Float32Array {
+  // A caller that ranks synchronously may pass a zeroed scratch array: on a million chunks a
+  // fresh 4 MB array per query is garbage the collector then stops the event loop for.
+  const scores = into && into.length === bm.chunks.length ? into : new Float32Array(bm.chunks.length);
   for (const { term, weight } of terms) {
     const post = bm.postings.get(term);
     if (!post || weight <= 0) continue;
@@ -350,8 +352,13 @@ export function topScores(scores: Float32Array, k: number, skip: (ord: number) =
   };
   for (let i = 0; i < scores.length; i++) {
     const s = scores[i];
-    if (!(s > 0) || skip(i)) continue;
+    if (!(s > 0)) continue;
+    // Only a score that would enter the heap needs `skip` (it reads the chunk: on a million
+    // chunks, reading every scored one cost most of a query). The best score is always one of those.
+    if (k > 0 && size >= k && !(s > scores[heap[0]])) continue;
+    if (skip(i)) continue;
     if (s > max) max = s;
+    if (k === 0) continue;
     if (size < k) {
       // Sift up.
       let at = size++;
@@ -362,7 +369,7 @@ export function topScores(scores: Float32Array, k: number, skip: (ord: number) =
         [heap[at], heap[p]] = [heap[p], heap[at]];
         at = p;
       }
-    } else if (k > 0 && s > scores[heap[0]]) {
+    } else {
       // Ordinals rise, so an equal score here would lose the tie: only a strictly better one enters.
       heap[0] = i;
       siftDown(0);

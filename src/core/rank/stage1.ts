@@ -93,11 +93,24 @@ function identCounts(text: string): Map<string, number> {
   return m;
 }
 
+/** One zeroed score array per BM25 index, reused by every query (gatherCandidates is synchronous: no two share it at once). */
+const scratch = new WeakMap<Bm25Index, Float32Array>();
+
 /** Gathers, features and stage-1-scores the candidates for a cursor, best first. */
 export function gatherCandidates(req: RankQuery): Stage1Output {
+  const bm = req.bm25 ?? bm25Of(req.index);
+  let into = scratch.get(bm);
+  if (!into || into.length !== bm.chunks.length) scratch.set(bm, (into = new Float32Array(bm.chunks.length)));
+  try {
+    return gather(req, bm, into);
+  } finally {
+    into.fill(0);
+  }
+}
+
+function gather(req: RankQuery, bm: Bm25Index, into: Float32Array): Stage1Output {
   const { index, cursor, signals } = req;
   const maxCandidates = Math.max(1, req.maxCandidates ?? 300);
-  const bm = req.bm25 ?? bm25Of(index);
   // A BM25 index handed in may be from a moment ago (indexing still going on): its chunks that have since been replaced are not candidates.
   const current = (chunk: Chunk) => !req.bm25 || index.chunksOf(chunk.path).includes(chunk);
   const terms = queryTerms(cursor);
@@ -126,7 +139,7 @@ export function gatherCandidates(req: RankQuery): Stage1Output {
   };
 
   // BM25: top chunks for the weighted cursor terms.
-  const scores = bm25Scores(bm, terms);
+  const scores = bm25Scores(bm, terms, into);
   const { top, max: maxScore } = topScores(scores, maxCandidates, (i) => isCursorChunk(bm.chunks[i]));
   for (const i of top) add(i, 'bm25');
 
