@@ -9,9 +9,10 @@ import { estimateCost } from './cost/costModel';
 import type { HardwareProfile, ModelProfile } from './cost/types';
 import { SyntaxChunker } from './chunk/syntax';
 import { cursorWindowOfText, fileWindowOfText } from './cursor';
+import { isCurrent } from './index/indexView';
 import { WorkspaceIndex, type IndexOptions, type RefreshOptions } from './index/workspaceIndex';
 import { packAndRender, PROMPT_TEXT, type PackedPrompt, type PromptFormat } from './pack/render';
-import { Ranker, type RankerDevice } from './rank/ranker';
+import { Ranker, type RankerDevice, type RankRequest, type RankResult } from './rank/ranker';
 import { prepareBm25, type Bm25Index } from './rank/bm25';
 import type { ContextReport, ReportItem } from './report';
 import { isEncodingName, type EncodingName } from './tokens/tokenizer';
@@ -228,9 +229,8 @@ export class ContextEngine {
     const rankStart = performance.now();
     // Built in slices so the extension host never waits seconds on a large workspace; while it is still being indexed, the previous BM25 answers.
     const bm25 = await prepareBm25(this.index, { allowStale: this.index.isRefreshing });
-    await this.index.prepareGraph();
     const ranker = await this.ranker;
-    const ranking = await ranker.rank({ index: this.index, cursor, signals, maxCandidates: this.settings.maxCandidates, signal: opts.signal, bm25 });
+    const ranking = await this.rankPrepared(ranker, { index: this.index, cursor, signals, maxCandidates: this.settings.maxCandidates, signal: opts.signal, bm25 });
     const fileRanked = await this.rankFile(ranker, pos.path, text, signals, bm25, opts.signal);
     if (opts.signal?.aborted) throw new EngineError('cancelled');
     const packStart = performance.now();
@@ -254,7 +254,8 @@ export class ContextEngine {
       evidence: i.ranked.evidence,
       ...(i.selected ? { sendOrder: blockOf.get(i.ranked.chunk.id) } : {}),
     }));
-    const pinnedTokens = items.filter((i) => i.selected && i.reason === 'pinned').reduce((s, i) => s + i.tokens, 0);
+    const keptTokens = (reason: string) => items.filter((i) => i.selected && i.reason === reason).reduce((s, i) => s + i.tokens, 0);
+    const pinnedTokens = keptTokens('pinned');
     const cost = estimateCost(this.model, this.hardware, { inputTokens: prompt.tokens + overhead, outputTokens: this.settings.outputTokens });
     const report: ContextReport = {
       version: 1,
@@ -275,7 +276,7 @@ export class ContextEngine {
         cursor: cursor.tokens,
         pinned: pinnedTokens,
         retrieved: prompt.pack.selectedTokens - pinnedTokens,
-        stable: items.filter((i) => i.selected && i.reason === 'stable').reduce((s, i) => s + i.tokens, 0),
+        stable: keptTokens('stable'),
       },
       device: ranking.device,
       rankerNote: ranking.note,
@@ -309,13 +310,22 @@ export class ContextEngine {
     // (Its signature, not the object: holding an old BM25 index would keep its postings alive.)
     if (last && last.query === query && last.version === version && last.bm25 === bm25.signature) return last.ranked;
     // Chunks replaced since (their file changed) leave it; the rest stands.
-    if (last && last.query === query && this.index.isRefreshing) return last.ranked.filter((r) => this.index.chunksOf(r.chunk.path).includes(r.chunk));
-    // The first ranking awaited ONNX Runtime: the refresh may have moved on (or ended) since compute prepared the
-    // import graph, and a graph due then would otherwise be resolved synchronously (seconds at 100,000 files).
-    await this.index.prepareGraph();
-    const res = await ranker.rank({ index: this.index, cursor: fileWindowOfText(path, text), signals, maxCandidates, signal, bm25 });
+    if (last && last.query === query && this.index.isRefreshing) return last.ranked.filter((r) => isCurrent(this.index, r.chunk));
+    const res = await this.rankPrepared(ranker, { index: this.index, cursor: fileWindowOfText(path, text), signals, maxCandidates, signal, bm25 });
     if (!signal?.aborted) this.fileRanking = { query, version, bm25: bm25.signature, ranked: res.ranked };
     return res.ranked;
+  }
+
+  /**
+   * Every ranking prepares the import graph (in slices) right before it: stage 1
+   * reads the graph synchronously, and a graph that fell due since an earlier
+   * await (the first ranking waits on ONNX Runtime, and the refresh moves on or
+   * ends meanwhile) would otherwise be resolved there at once — seconds at
+   * 100,000 files.
+   */
+  private async rankPrepared(ranker: Ranker, req: RankRequest): Promise<RankResult> {
+    await this.index.prepareGraph();
+    return ranker.rank(req);
   }
 
   private cursorFor(path: string, text: string, line: number, budget: number): CursorWindow {

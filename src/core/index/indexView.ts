@@ -32,3 +32,8 @@ export interface IndexView {
   /** The full current text of an indexed file, or undefined. */
   fileText(path: string): string | undefined;
 }
+
+/** True while `chunk` is still one of its file's chunks (a ranking or BM25 index from a moment ago may hold replaced ones). */
+export function isCurrent(index: Pick<IndexView, 'chunksOf'>, chunk: Chunk): boolean {
+  return index.chunksOf(chunk.path).includes(chunk);
+}

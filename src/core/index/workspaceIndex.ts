@@ -128,7 +128,6 @@ export class WorkspaceIndex implements IndexView {
   private readonly totals = { chunks: 0, tokens: 0, bytes: 0 };
   /** Subtokens of every chunk, numbered (chunks keep their `uses` as term numbers). */
   private readonly terms = new TermTable();
-  private readonly internString = (s: string): string => this.intern(s);
   /** Bumped on every change to the set of chunks (caches built over all chunks key on it). */
   private changes = 0;
 
@@ -212,7 +211,7 @@ export class WorkspaceIndex implements IndexView {
       onProgress: (n) => opts.onProgress?.({ phase: 'scan', done: n, total: 0 }),
     });
     // The persisted index loads (in slices) while the scan waits on the disk.
-    const loading = this.records.size === 0 && this.options.cacheDir ? loadIndexCache(this.options.cacheDir, this.root, this.encoding, this.chunkOptions, { terms: this.terms, intern: this.internString }) : undefined;
+    const loading = this.records.size === 0 && this.options.cacheDir ? loadIndexCache(this.options.cacheDir, this.root, this.encoding, this.chunkOptions, { terms: this.terms, intern: this.intern }) : undefined;
     await this.ready();
     const scan = await scanning;
     const skipped = { ...scan.skipped };
@@ -440,14 +439,14 @@ export class WorkspaceIndex implements IndexView {
     this.putRecord(record);
   }
 
-  /** One copy of each identifier string: records from workers and the cache arrive as fresh copies. */
-  private intern(s: string): string {
+  /** One copy of each identifier string: records from workers and the cache arrive as fresh copies. (A bound function: the chunk store and the cache loader call it.) */
+  private readonly intern = (s: string): string => {
     const known = this.strings.get(s);
     if (known !== undefined) return known;
     if (this.strings.size > 2_000_000) this.strings.clear(); // names of long-gone files: start over
     this.strings.set(s, s);
     return s;
-  }
+  };
 
   private putRecord(rec: FileRecord): void {
     // Re-indexing a known file leaves the set of paths, and so every other file's
@@ -455,7 +454,7 @@ export class WorkspaceIndex implements IndexView {
     const replacing = this.records.has(rec.path);
     this.removeRecord(rec.path);
     // Records from workers and the cache arrive as plain objects: kept compact (chunkStore.ts).
-    rec.chunks = rec.chunks.map((c) => (c instanceof IndexedChunk && c.numberedIn(this.terms) ? c : new IndexedChunk(c, rec.path, this.terms, this.internString)));
+    rec.chunks = rec.chunks.map((c) => (c instanceof IndexedChunk && c.numberedIn(this.terms) ? c : new IndexedChunk(c, rec.path, this.terms, this.intern)));
     this.records.set(rec.path, rec);
     this.tally(rec, 1);
     this.lookup.add(rec.path);

@@ -2,7 +2,7 @@
 // subtokens, the symbol table, import edges, editor signals, the folder), keep
 // why each came in, and give each a structural feature vector. Synchronous.
 import type { CandidateSource, Chunk, CursorWindow, EditorSignals, RankedChunk } from '../types';
-import type { IndexView } from '../index/indexView';
+import { isCurrent, type IndexView } from '../index/indexView';
 import { bm25Of, bm25Scores, dirOf, topScores, type Bm25Index } from './bm25';
 import { identifiers, isTerm, queryTermsFromText, splitIdentifier } from './text';
 
@@ -112,7 +112,7 @@ function gather(req: RankQuery, bm: Bm25Index, into: Float32Array): Stage1Output
   const { index, cursor, signals } = req;
   const maxCandidates = Math.max(1, req.maxCandidates ?? 300);
   // A BM25 index handed in may be from a moment ago (indexing still going on): its chunks that have since been replaced are not candidates.
-  const current = (chunk: Chunk) => !req.bm25 || index.chunksOf(chunk.path).includes(chunk);
+  const current = (chunk: Chunk) => !req.bm25 || isCurrent(index, chunk);
   const terms = queryTerms(cursor);
   const termWeight = new Map(terms.map((t) => [t.term, t.weight]));
   const excluded = new Set(signals.excluded);
