@@ -9,7 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { chunkId, type ChunkOptions } from '../chunk/chunker';
-import { IndexedChunk, type TermTable } from './chunkStore';
+import { ChunkPack, type ChunkFields, type TermTable } from './chunkStore';
 import { slicer } from '../slices';
 import type { PieceTable } from '../tokens/pieces';
 import type { Chunk } from '../types';
@@ -135,7 +135,8 @@ export async function loadIndexCache(
       if (!isStrArr(line.terms) || !validFile(f)) return undefined; // one bad record taints the whole file
       terms.push(...line.terms);
       if (store) for (const t of line.terms) ids.push(store.terms.number(t));
-      const chunks: Chunk[] = [];
+      const fields: ChunkFields[] = [];
+      const codes: string[] = [];
       for (const c of f.chunks) {
         const nums: number[] = [];
         if (c.uses !== '') {
@@ -146,9 +147,14 @@ export async function loadIndexCache(
           }
         }
         const { startLine, endLine, kind, defines, hash, tokens } = c;
-        const fields = { id: chunkId(f.path, startLine, endLine), path: f.path, startLine, endLine, language: f.language, kind, defines, hash, tokens };
-        chunks.push(store ? new IndexedChunk(fields, f.path, store.terms, store.intern, store.terms.code(nums.map((k) => ids[k]))) : { ...fields, uses: nums.map((k) => terms[k]) });
+        if (store) {
+          fields.push({ startLine, endLine, kind, defines, hash, tokens });
+          codes.push(store.terms.code(nums.map((k) => ids[k])));
+        } else fields.push({ startLine, endLine, kind, defines, hash, tokens, uses: nums.map((k) => terms[k]) });
       }
+      const chunks: Chunk[] = store
+        ? new ChunkPack(f.path, f.language, fields, store.terms, store.intern, codes).chunks
+        : fields.map((c) => ({ ...c, id: chunkId(f.path, c.startLine, c.endLine), path: f.path, language: f.language, uses: c.uses as string[] }));
       files.set(f.path, { path: f.path, size: f.size, mtimeMs: f.mtimeMs, hash: f.hash, language: f.language, imports: f.imports, chunks, links: f.links });
       await breathe();
     }

@@ -1,10 +1,13 @@
 // Chunks as the index holds them. A large workspace has a million chunks, so
-// their per-object cost decides the extension host's memory: each chunk here
-// has one fixed shape (every field set in the constructor, so V8 keeps them
-// inside the object) and keeps its subtokens as one short string of term
-// numbers instead of an array of string pointers (≈60 bytes for 25 terms
-// instead of ≈250). `uses` decodes that string on demand: BM25 builds, cache
-// writes and the ranker's candidates read it, nothing reads it per keystroke.
+// their per-object cost decides the extension host's memory and how long a
+// full garbage collection holds the event loop. One file's chunks live in one
+// `ChunkPack`: their numbers in one array of small integers, their subtokens as
+// one string of term numbers, their hashes as integers. Each chunk is a small
+// view (`IndexedChunk`: the pack and a position) whose fields are read from the
+// pack — one heap object per chunk instead of five (object, id, hash, terms,
+// names), ≈150 bytes instead of ≈310. Ids and hashes are made on demand:
+// nothing reads them per chunk of the workspace on a keystroke.
+import { chunkId } from '../chunk/chunker';
 import type { Chunk, ChunkKind } from '../types';
 
 /** Term numbers below this take one UTF-16 unit, the rest two (terms seen first, the common ones, stay short). */
@@ -50,9 +53,10 @@ export class TermTable {
     return out;
   }
 
-  decode(code: string): string[] {
+  /** The terms of `code` (or of its units from..to). */
+  decode(code: string, from = 0, to = code.length): string[] {
     const out: string[] = [];
-    for (let i = 0; i < code.length; i++) {
+    for (let i = from; i < to; i++) {
       const u = code.charCodeAt(i);
       out.push(this.terms[u < ONE_UNIT ? u : ((u & 0x7fff) << 15) | code.charCodeAt(++i)] as string);
     }
@@ -63,45 +67,180 @@ export class TermTable {
 /** No defines: one shared array (most chunks of a file body name nothing). */
 const NO_NAMES: string[] = Object.freeze([]) as unknown as string[];
 
-export class IndexedChunk implements Chunk {
-  readonly id: string;
-  path: string;
-  readonly startLine: number;
-  readonly endLine: number;
-  language: string;
-  readonly kind: ChunkKind;
-  readonly defines: string[];
-  readonly hash: string;
-  tokens: number;
-  private readonly terms: string;
-  private readonly table: TermTable;
+/** Chunk kinds ↔ small numbers (a handful of kinds, shared by every index). */
+const KINDS: string[] = [];
+const KIND_NUMBERS = new Map<string, number>();
+function kindNumber(kind: string): number {
+  let n = KIND_NUMBERS.get(kind);
+  if (n === undefined) {
+    n = KINDS.length;
+    KINDS.push(kind);
+    KIND_NUMBERS.set(kind, n);
+  }
+  return n;
+}
+
+/** Columns per chunk in `ChunkPack.cols`. */
+const START = 0;
+const END = 1;
+const TOKENS = 2;
+const KIND = 3;
+const HASH_HI = 4;
+const HASH_LO = 5;
+/** Where the chunk's term code ends in `ChunkPack.codes`. */
+const TERMS_END = 6;
+/** Where the chunk's names end in `ChunkPack.names`. */
+const NAMES_END = 7;
+const COLS = 8;
+
+const HEX16 = /^[0-9a-f]{16}$/;
+
+/** A chunk's fields as a pack takes them: `uses` as terms, or `code` already numbered in the pack's table (from the cache). */
+export type ChunkFields = Omit<Chunk, 'id' | 'path' | 'language' | 'uses'> & { uses?: readonly string[] };
+
+/** One file's chunks, packed (see the top of this file). */
+export class ChunkPack {
+  /** The views: one per chunk, in line order (the index's records hold this array). */
+  readonly chunks: IndexedChunk[];
+  /** Per chunk, COLS small integers (a plain array of small integers: no per-file ArrayBuffer for V8 to account). */
+  private readonly cols: number[];
+  private readonly codes: string;
+  /** The names the chunks define, back to back; undefined when no chunk of the file names anything. */
+  private readonly names: string[] | undefined;
+  /** Hashes that are not 16 hex digits (tests and hand-made chunks), by position. */
+  private readonly oddHashes: Map<number, string> | undefined;
+  readonly language: string;
 
   /**
-   * `intern` gives one copy of each repeated string (language, kind, names);
-   * `uses` become term numbers in `table`, or come as `code` already (from the cache).
+   * `intern` gives one copy of each repeated string (language, names);
+   * `codes[i]`, when given, is chunk i's term code in `table` (the cache loader numbers terms itself).
    */
-  constructor(c: Omit<Chunk, 'uses'> & { uses?: readonly string[] }, path: string, table: TermTable, intern: (s: string) => string, code?: string) {
-    this.id = c.id;
-    this.path = path;
-    this.startLine = c.startLine;
-    this.endLine = c.endLine;
-    this.language = intern(c.language);
-    this.kind = intern(c.kind) as ChunkKind;
-    this.defines = c.defines.length === 0 ? NO_NAMES : c.defines.map(intern);
-    this.hash = c.hash;
-    this.tokens = c.tokens;
-    this.terms = code ?? table.encode(c.uses ?? []);
-    this.table = table;
+  constructor(
+    readonly path: string,
+    language: string,
+    fields: readonly ChunkFields[],
+    readonly table: TermTable,
+    intern: (s: string) => string,
+    codes?: readonly string[],
+  ) {
+    this.language = intern(language);
+    const cols = new Array<number>(fields.length * COLS);
+    const parts: string[] = [];
+    let names: string[] | undefined;
+    let odd: Map<number, string> | undefined;
+    let end = 0;
+    fields.forEach((c, i) => {
+      const at = i * COLS;
+      const code = codes?.[i] ?? table.encode(c.uses ?? []);
+      parts.push(code);
+      end += code.length;
+      cols[at + START] = c.startLine;
+      cols[at + END] = c.endLine;
+      cols[at + TOKENS] = c.tokens;
+      cols[at + KIND] = kindNumber(c.kind);
+      if (HEX16.test(c.hash)) {
+        cols[at + HASH_HI] = parseInt(c.hash.slice(0, 8), 16) | 0;
+        cols[at + HASH_LO] = parseInt(c.hash.slice(8), 16) | 0;
+      } else {
+        cols[at + HASH_HI] = cols[at + HASH_LO] = 0;
+        (odd ??= new Map()).set(i, c.hash);
+      }
+      cols[at + TERMS_END] = end;
+      if (c.defines.length > 0) (names ??= []).push(...c.defines.map(intern));
+      cols[at + NAMES_END] = names?.length ?? 0;
+    });
+    this.cols = cols;
+    this.codes = parts.join('');
+    this.names = names?.slice(); // exact length: a pushed array keeps spare room
+    this.oddHashes = odd;
+    this.chunks = fields.map((_, i) => new IndexedChunk(this, i));
+  }
+
+  startLine(i: number): number {
+    return this.cols[i * COLS + START];
+  }
+
+  endLine(i: number): number {
+    return this.cols[i * COLS + END];
+  }
+
+  tokens(i: number): number {
+    return this.cols[i * COLS + TOKENS];
+  }
+
+  kind(i: number): ChunkKind {
+    return KINDS[this.cols[i * COLS + KIND]] as ChunkKind;
+  }
+
+  /** Chunk i's names (a fresh array, or the shared empty one). */
+  defines(i: number): string[] {
+    const from = i === 0 ? 0 : this.cols[(i - 1) * COLS + NAMES_END];
+    const to = this.cols[i * COLS + NAMES_END];
+    return from === to || !this.names ? NO_NAMES : this.names.slice(from, to);
+  }
+
+  hash(i: number): string {
+    const odd = this.oddHashes?.get(i);
+    if (odd !== undefined) return odd;
+    const hex = (n: number) => (n >>> 0).toString(16).padStart(8, '0');
+    return hex(this.cols[i * COLS + HASH_HI]) + hex(this.cols[i * COLS + HASH_LO]);
+  }
+
+  /** Chunk i's subtokens (a fresh array on each read). */
+  uses(i: number): string[] {
+    const from = i === 0 ? 0 : this.cols[(i - 1) * COLS + TERMS_END];
+    return this.table.decode(this.codes, from, this.cols[i * COLS + TERMS_END]);
+  }
+
+  /** Chunk i's term code in `table` (for a pack built again from it). */
+  code(i: number): string {
+    const from = i === 0 ? 0 : this.cols[(i - 1) * COLS + TERMS_END];
+    return this.codes.slice(from, this.cols[i * COLS + TERMS_END]);
+  }
+}
+
+/** One chunk of a pack: a view that reads its fields from the pack. */
+export class IndexedChunk implements Chunk {
+  constructor(
+    private readonly pack: ChunkPack,
+    private readonly at: number,
+  ) {}
+
+  get id(): string {
+    return chunkId(this.pack.path, this.startLine, this.endLine);
+  }
+  get path(): string {
+    return this.pack.path;
+  }
+  get language(): string {
+    return this.pack.language;
+  }
+  get startLine(): number {
+    return this.pack.startLine(this.at);
+  }
+  get endLine(): number {
+    return this.pack.endLine(this.at);
+  }
+  get kind(): ChunkKind {
+    return this.pack.kind(this.at);
+  }
+  get defines(): string[] {
+    return this.pack.defines(this.at);
+  }
+  get hash(): string {
+    return this.pack.hash(this.at);
+  }
+  get tokens(): number {
+    return this.pack.tokens(this.at);
+  }
+  /** Subtokens used in the chunk (a fresh array on each read). */
+  get uses(): string[] {
+    return this.pack.uses(this.at);
   }
 
   /** True when the chunk keeps its terms in `table` (nothing to convert). */
   numberedIn(table: TermTable): boolean {
-    return this.table === table;
-  }
-
-  /** Subtokens used in the chunk (a fresh array on each read). */
-  get uses(): string[] {
-    return this.table.decode(this.terms);
+    return this.pack.table === table;
   }
 
   /** What the chunk holds as plain data (JSON, worker messages and tests see the fields of `Chunk`). */
@@ -109,4 +248,10 @@ export class IndexedChunk implements Chunk {
     const { id, path, startLine, endLine, language, kind, defines, uses, hash, tokens } = this;
     return { id, path, startLine, endLine, language, kind, defines, uses, hash, tokens };
   }
+}
+
+/** Packs one file's chunks (already-packed chunks of `table` are kept as they are). */
+export function packChunks(path: string, language: string, chunks: readonly Chunk[], table: TermTable, intern: (s: string) => string): IndexedChunk[] {
+  if (chunks.every((c) => c instanceof IndexedChunk && c.numberedIn(table) && c.path === path)) return chunks as IndexedChunk[];
+  return new ChunkPack(path, language, chunks, table, intern).chunks;
 }

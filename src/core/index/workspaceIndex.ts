@@ -14,7 +14,7 @@ import { loadIndexCache, saveIndexCache, type CachedFile, type ImportLinks } fro
 import { FileLookup, resolveImport } from './imports';
 import { hashFileText, indexFileText } from './indexFile';
 import { IndexWorkerPool, workerScript } from './indexWorkers';
-import { IndexedChunk, TermTable } from './chunkStore';
+import { packChunks, TermTable } from './chunkStore';
 import type { IndexView } from './indexView';
 
 export interface IndexOptions {
@@ -72,6 +72,9 @@ export interface IndexStats {
 
 /** One indexed file: what the persisted cache stores, and what the index keeps in memory. */
 export type FileRecord = CachedFile;
+
+/** Imports that name nothing (side-effect imports, `import * as`) share one empty list. */
+const NO_IMPORTED_NAMES: string[] = Object.freeze([]) as unknown as string[];
 
 /** How many recent file changes incremental consumers (BM25) can catch up on. */
 const CHANGE_LOG_LIMIT = 4096;
@@ -454,7 +457,9 @@ export class WorkspaceIndex implements IndexView {
     const replacing = this.records.has(rec.path);
     this.removeRecord(rec.path);
     // Records from workers and the cache arrive as plain objects: kept compact (chunkStore.ts).
-    rec.chunks = rec.chunks.map((c) => (c instanceof IndexedChunk && c.numberedIn(this.terms) ? c : new IndexedChunk(c, rec.path, this.terms, this.intern)));
+    rec.chunks = packChunks(rec.path, rec.language, rec.chunks, this.terms, this.intern);
+    // Specifiers and imported names repeat across files ('react', 'useState'): one copy each.
+    rec.imports = rec.imports.map(({ specifier, names, line }) => ({ specifier: this.intern(specifier), names: names.length ? names.map(this.intern) : NO_IMPORTED_NAMES, line }));
     this.records.set(rec.path, rec);
     this.tally(rec, 1);
     this.lookup.add(rec.path);
