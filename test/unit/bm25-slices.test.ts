@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { IndexView } from '../../src/core/index/indexView';
-import { bm25Of, prepareBm25, topScores, type Bm25Index } from '../../src/core/rank/bm25';
+import { bm25Of, bm25Scores, prepareBm25, topScores, type Bm25Index } from '../../src/core/rank/bm25';
 import type { Chunk } from '../../src/core/types';
 import { makeChunk, rng } from '../helpers/fakeIndex';
 
@@ -27,6 +27,13 @@ class FakeIndex implements Partial<IndexView> {
     this.log.push({ v: ++this.v, path });
   }
 
+  /** The same files, as a new index (a fresh BM25 build). */
+  copy(): FakeIndex {
+    const c = new FakeIndex(0, 0);
+    for (const [p, chunks] of this.byPath) c.byPath.set(p, chunks);
+    return c;
+  }
+
   version = () => this.v;
   changedSince = (v: number) => [...new Set(this.log.filter((e) => e.v > v).map((e) => e.path))];
   files = () => this.byPath.keys();
@@ -39,10 +46,28 @@ class FakeIndex implements Partial<IndexView> {
 
 const view = (f: FakeIndex) => f as unknown as IndexView;
 
+/** Every term's listed ordinals. */
+function listed(bm: Bm25Index): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const t of bm.postings.terms()) {
+    const ords: number[] = [];
+    bm.postings.forEach(t, (o) => ords.push(o));
+    out.set(t, ords);
+  }
+  return out;
+}
+
+/** Ids of the live chunks listed for a term (replaced chunks have an infinite norm). */
+function liveIds(bm: Bm25Index, term: string): string[] {
+  const ids: string[] = [];
+  bm.postings.forEach(term, (o) => Number.isFinite(bm.norm[o]) && ids.push(bm.chunks[o].id));
+  return ids.sort();
+}
+
 function sameIndex(a: Bm25Index, b: Bm25Index): void {
   assert.deepEqual(a.chunks.map((c) => c.id), b.chunks.map((c) => c.id));
   assert.deepEqual([...a.norm], [...b.norm]);
-  assert.deepEqual(new Map([...a.postings].map(([t, p]) => [t, [...p]])), new Map([...b.postings].map(([t, p]) => [t, [...p]])));
+  assert.deepEqual(listed(a), listed(b));
   for (const t of ['t1', 't77', 't399', 'nope']) assert.equal(a.idf(t), b.idf(t));
 }
 
@@ -75,9 +100,34 @@ describe('BM25 built in slices', () => {
     const fresh = await prepareBm25(view(idx));
     assert.notEqual(fresh, first);
     assert.equal(fresh.chunks.length, idx.fileCount() * 4);
-    assert.ok(fresh.postings.get('t5')!.length > 0);
-    // Every live chunk that uses a term is in its postings, and only those.
-    for (const t of ['t5', 't123']) assert.equal(fresh.postings.get(t)!.length, [...idx.allChunks()].filter((c) => c.uses.includes(t)).length);
+    assert.ok(fresh.postings.df('t5') > 0);
+    // Every live chunk that uses a term is in its postings, and counts for its df; replaced ones do not.
+    const using = (t: string) => [...idx.allChunks()].filter((c) => c.uses.includes(t)).map((c) => c.id).sort();
+    for (const t of ['t5', 't123']) {
+      assert.deepEqual(liveIds(fresh, t), using(t));
+      assert.equal(fresh.postings.df(t), using(t).length);
+    }
+    // The same of an index patched many times over (its lists keep replaced chunks, scoring 0).
+    for (let k = 0; k < 40; k++) {
+      idx.put(`d${k % 37}/f${k * 7}.ts`, 9000 + k);
+      idx.put(`new/h${k}.ts`, 9500 + k);
+      const p = await prepareBm25(view(idx));
+      assert.equal(p, fresh, 'patched in place');
+    }
+    const rebuilt = bm25Of(view(idx.copy()));
+    assert.notEqual(rebuilt, fresh);
+    for (const t of ['t5', 't123', 't399']) {
+      assert.deepEqual(liveIds(fresh, t), using(t));
+      assert.equal(fresh.postings.df(t), using(t).length);
+      assert.equal(fresh.idf(t), rebuilt.idf(t), 'idf as a fresh build gives it');
+    }
+    // And every live chunk scores what a fresh build scores.
+    const query = ['t5', 't123', 't399', 't7'].map((term, i) => ({ term, weight: 1 + i }));
+    const scored = (bm: Bm25Index) => {
+      const s = bm25Scores(bm, query);
+      return new Map(bm.chunks.flatMap((c, o) => (Number.isFinite(bm.norm[o]) ? [[c.id, s[o]] as const] : [])));
+    };
+    assert.deepEqual(scored(fresh), scored(rebuilt));
   });
 });
 

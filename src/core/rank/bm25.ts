@@ -3,6 +3,7 @@
 import type { Chunk } from '../types';
 import type { IndexView } from '../index/indexView';
 import { slicer } from '../slices';
+import { PostingLists, type PostingsBuilder } from './postings';
 
 export const BM25_K1 = 1.2;
 export const BM25_B = 0.75;
@@ -10,9 +11,10 @@ export const BM25_B = 0.75;
 export interface Bm25Index {
   readonly signature: string;
   readonly chunks: Chunk[];
-  readonly byId: Map<string, number>;
-  /** term → chunk ordinals. */
-  readonly postings: Map<string, Int32Array>;
+  /** Live ordinals per file (a patch finds a file's old chunks here; candidates find their ordinal). */
+  readonly ordsByPath: Map<string, number[]>;
+  /** term → chunk ordinals (replaced chunks may stay listed: their norm is infinite, they score 0). */
+  readonly postings: PostingLists;
   /** Per-chunk length normalisation: k1 * (1 - b + b * len / avgLen). */
   readonly norm: Float32Array;
   /** Directory → files (for the same-folder source). */
@@ -38,12 +40,10 @@ function signatureOf(index: IndexView): { sig: string; chunks: Chunk[] } {
 interface Built extends Bm25Index {
   /** index.version() when built or last patched (undefined without versions). */
   version?: number;
-  /** Chunks replaced since the full build (they score 0 and are not in byId). */
+  /** Chunks replaced since the full build (they score 0 and are not in ordsByPath). */
   dead: number;
   /** Chunk count at the full build: growing past twice that rebuilds (bounded drift, amortised cost). */
   builtSize: number;
-  /** Live ordinals per file, so a patch finds a file's old chunks without scanning every id. */
-  ordsByPath: Map<string, number[]>;
   /** Sum of `uses` lengths over live chunks (for the average length). */
   totalUses: number;
   /** `uses` length per ordinal: norms are recomputed on every patch, and reading `uses` decodes it (chunkStore.ts). */
@@ -95,17 +95,9 @@ function build(chunks: Chunk[], signature: string): Built {
  * at a million chunks held ≈500 MB more than the postings themselves.
  */
 class Builder {
-  private readonly terms = new Map<string, { n: number; at: number }>();
-  /**
-   * Every term's postings, back to back in one buffer (terms get views of it).
-   * One allocation: an ArrayBuffer per term made V8 account external memory
-   * hundreds of thousands of times, and on a large workspace single slices of
-   * the fill took 100–500 ms.
-   */
-  private all: Int32Array | undefined;
+  private readonly postings: PostingsBuilder = PostingLists.builder();
   private total = 0;
   private readonly chunks: Chunk[] = [];
-  private readonly byId = new Map<string, number>();
   private readonly filesByDir = new Map<string, string[]>();
   private readonly ordsByPath = new Map<string, number[]>();
   private readonly lengths: number[] = [];
@@ -114,7 +106,6 @@ class Builder {
   add(c: Chunk): void {
     const i = this.chunks.length;
     this.chunks.push(c);
-    this.byId.set(c.id, i);
     const ords = this.ordsByPath.get(c.path);
     if (ords) ords.push(i);
     else {
@@ -127,30 +118,14 @@ class Builder {
     const uses = c.uses;
     this.lengths.push(uses.length);
     this.total += uses.length;
-    for (const t of uses) {
-      const e = this.terms.get(t);
-      if (e) e.n++;
-      else this.terms.set(t, { n: 1, at: 0 });
-    }
+    this.postings.count(i, uses);
   }
 
   /** The second pass for up to `count` more chunks; true when every chunk is in. */
   private fillSome(count: number): boolean {
-    const { chunks, terms } = this;
-    if (!this.all) {
-      // Counts are final after the first pass: each term's run starts where the previous one ends.
-      let total = 0;
-      for (const e of terms.values()) {
-        e.at = total;
-        total += e.n;
-      }
-      this.all = new Int32Array(total);
-    }
-    const all = this.all;
+    const { chunks } = this;
     const end = Math.min(chunks.length, this.filled + count);
-    for (let i = this.filled; i < end; i++) {
-      for (const t of chunks[i].uses) all[terms.get(t)!.at++] = i;
-    }
+    for (let i = this.filled; i < end; i++) this.postings.fill(i, chunks[i].uses);
     this.filled = end;
     return end >= chunks.length;
   }
@@ -168,13 +143,10 @@ class Builder {
     const norm = new Float32Array(n);
     const lengths = this.lengths;
     for (let i = 0; i < n; i++) norm[i] = BM25_K1 * (1 - BM25_B + (BM25_B * lengths[i]) / avg);
-    const postings = new Map<string, Int32Array>();
-    // After the fill, `at` is the end of each term's run.
-    for (const [t, e] of this.terms) postings.set(t, this.all!.subarray(e.at - e.n, e.at));
+    const postings = this.postings.finish();
     const built: Built = {
       signature,
       chunks,
-      byId: this.byId,
       postings,
       norm,
       filesByDir: this.filesByDir,
@@ -184,9 +156,9 @@ class Builder {
       totalUses: total,
       lengths: this.lengths,
       idf(term: string) {
-        // Postings hold live chunks only, and n counts live chunks: a patched index scores like a fresh one.
+        // Document frequencies and n count live chunks only: a patched index scores like a fresh one.
         const live = built.chunks.length - built.dead;
-        const df = postings.get(term)?.length ?? 0;
+        const df = postings.df(term);
         return Math.log(1 + (live - df + 0.5) / (df + 0.5));
       },
     };
@@ -254,51 +226,29 @@ function patch(b: Built, index: IndexView, changed: readonly string[]): boolean 
   const doomed: number[] = [];
   for (const path of paths) doomed.push(...(b.ordsByPath.get(path) ?? []));
   if ((b.dead + doomed.length) / Math.max(1, b.chunks.length + fresh.length) > MAX_DEAD_SHARE) return false;
-  // Old chunks leave the postings, the id map and the length statistics entirely.
-  const gone = new Set<string>();
-  const goneMask = new Uint8Array(b.chunks.length);
+  // Old chunks leave the document frequencies, the per-file ordinals and the length statistics.
   for (const ord of doomed) {
-    const c = b.chunks[ord];
-    b.byId.delete(c.id);
     b.totalUses -= b.lengths[ord];
-    goneMask[ord] = 1;
-    for (const t of c.uses) gone.add(t);
+    b.postings.remove(b.chunks[ord].uses);
   }
   for (const path of paths) b.ordsByPath.delete(path);
   b.dead += doomed.length;
   const start = b.chunks.length;
-  const added = new Map<string, number[]>();
   fresh.forEach((c, k) => {
     const i = start + k;
     b.chunks.push(c);
-    b.byId.set(c.id, i);
     const uses = c.uses;
     b.lengths.push(uses.length);
     b.totalUses += uses.length;
     const ords = b.ordsByPath.get(c.path);
     if (ords) ords.push(i);
     else b.ordsByPath.set(c.path, [i]);
-    for (const t of uses) {
-      const l = added.get(t);
-      if (l) l.push(i);
-      else added.set(t, [i]);
-    }
+    b.postings.append(i, uses);
     const d = dirOf(c.path);
     const files = b.filesByDir.get(d);
     if (!files) b.filesByDir.set(d, [c.path]);
     else if (!files.includes(c.path)) files.push(c.path);
   });
-  // One copy per term touched, not per chunk.
-  for (const t of new Set([...gone, ...added.keys()])) {
-    const old = b.postings.get(t) ?? new Int32Array(0);
-    const kept = gone.has(t) ? old.filter((o) => goneMask[o] === 0) : old;
-    const more = added.get(t) ?? [];
-    const next = new Int32Array(kept.length + more.length);
-    next.set(kept);
-    next.set(more, kept.length);
-    if (next.length) b.postings.set(t, next);
-    else b.postings.delete(t);
-  }
   // Lengths are normalised by the live average, exactly as a fresh build would.
   const live = b.chunks.length - b.dead;
   const avg = live ? b.totalUses / live || 1 : 1;
@@ -310,19 +260,32 @@ function patch(b: Built, index: IndexView, changed: readonly string[]): boolean 
   return true;
 }
 
+/**
+ * The live ordinal of a chunk of the index (found by its file and line span, so a
+ * chunk object handed out again for the same span finds it too), or undefined.
+ */
+export function ordinalOf(bm: Bm25Index, chunk: Pick<Chunk, 'path' | 'startLine' | 'endLine'>): number | undefined {
+  for (const o of bm.ordsByPath.get(chunk.path) ?? []) {
+    const c = bm.chunks[o];
+    if (c === chunk || (c.startLine === chunk.startLine && c.endLine === chunk.endLine)) return o;
+  }
+  return undefined;
+}
+
+/** The live ordinal of the chunk with this id (`path#start-end`, see chunkId), or undefined. */
+export function ordinalOfId(bm: Bm25Index, id: string): number | undefined {
+  const m = /^(.*)#(\d+)-(\d+)$/s.exec(id);
+  return m ? ordinalOf(bm, { path: m[1], startLine: Number(m[2]), endLine: Number(m[3]) }) : undefined;
+}
+
 /** Scores every chunk against weighted query terms; returns a dense score array. */
 export function bm25Scores(bm: Bm25Index, terms: ReadonlyArray<{ term: string; weight: number }>, into?: Float32Array): Float32Array {
   // A caller that ranks synchronously may pass a zeroed scratch array: on a million chunks a
   // fresh 4 MB array per query is garbage the collector then stops the event loop for.
   const scores = into && into.length === bm.chunks.length ? into : new Float32Array(bm.chunks.length);
   for (const { term, weight } of terms) {
-    const post = bm.postings.get(term);
-    if (!post || weight <= 0) continue;
-    const idf = bm.idf(term) * weight;
-    for (let k = 0; k < post.length; k++) {
-      const i = post[k];
-      scores[i] += (idf * (BM25_K1 + 1)) / (1 + bm.norm[i]);
-    }
+    if (weight <= 0 || bm.postings.df(term) === 0) continue;
+    bm.postings.addScores(term, bm.idf(term) * weight * (BM25_K1 + 1), bm.norm, scores);
   }
   return scores;
 }

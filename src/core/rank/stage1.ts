@@ -3,7 +3,7 @@
 // why each came in, and give each a structural feature vector. Synchronous.
 import type { CandidateSource, Chunk, CursorWindow, EditorSignals, RankedChunk } from '../types';
 import { isCurrent, type IndexView } from '../index/indexView';
-import { bm25Of, bm25Scores, dirOf, topScores, type Bm25Index } from './bm25';
+import { bm25Of, bm25Scores, dirOf, ordinalOf, ordinalOfId, topScores, type Bm25Index } from './bm25';
 import { identifiers, isTerm, queryTermsFromText, splitIdentifier } from './text';
 
 /** Structural features, in the order the model's combiner expects them. */
@@ -95,6 +95,8 @@ function identCounts(text: string): Map<string, number> {
 
 /** One zeroed score array per BM25 index, reused by every query (gatherCandidates is synchronous: no two share it at once). */
 const scratch = new WeakMap<Bm25Index, Float32Array>();
+/** Likewise, ordinal → place among the kept candidates (-1 everywhere between queries). */
+const keptSlots = new WeakMap<Bm25Index, Int32Array>();
 
 /** Gathers, features and stage-1-scores the candidates for a cursor, best first. */
 export function gatherCandidates(req: RankQuery): Stage1Output {
@@ -131,7 +133,7 @@ function gather(req: RankQuery, bm: Bm25Index, into: Float32Array): Stage1Output
   };
   const addFile = (path: string, src: CandidateSource, feature: number, value: number) => {
     for (const ch of index.chunksOf(path)) {
-      const ord = bm.byId.get(ch.id);
+      const ord = ordinalOf(bm, ch);
       if (ord === undefined) continue;
       const c = add(ord, src);
       if (c) c.features[feature] = Math.max(c.features[feature], value);
@@ -155,7 +157,7 @@ function gather(req: RankQuery, bm: Bm25Index, into: Float32Array): Stage1Output
     if (w <= 0) continue;
     const v = w / Math.sqrt(defs.length);
     for (const d of defs) {
-      const ord = bm.byId.get(d.id);
+      const ord = ordinalOf(bm, d);
       if (ord === undefined) continue;
       const c = add(ord, 'definition');
       if (c) {
@@ -172,7 +174,7 @@ function gather(req: RankQuery, bm: Bm25Index, into: Float32Array): Stage1Output
   for (const target of index.importsOf(cursor.path)) {
     const names = new Set(importedNames.get(target) ?? []);
     for (const ch of index.chunksOf(target)) {
-      const ord = bm.byId.get(ch.id);
+      const ord = ordinalOf(bm, ch);
       if (ord === undefined) continue;
       const c = add(ord, 'import');
       if (!c) continue;
@@ -194,7 +196,7 @@ function gather(req: RankQuery, bm: Bm25Index, into: Float32Array): Stage1Output
   signals.recentViews.slice(0, 20).forEach((p, i) => p !== cursor.path && addFile(p, 'recent-view', 10, 1 / (1 + i)));
   for (const p of (bm.filesByDir.get(curDir) ?? []).slice(0, 30)) if (p !== cursor.path) addFile(p, 'same-folder', 7, 1);
   for (const id of signals.pinned) {
-    const ord = bm.byId.get(id);
+    const ord = ordinalOfId(bm, id);
     if (ord !== undefined) add(ord, 'pinned');
   }
 
@@ -221,18 +223,23 @@ function gather(req: RankQuery, bm: Bm25Index, into: Float32Array): Stage1Output
   const kept = cands.slice(0, maxCandidates);
   // Evidence: matched cursor terms by weight × idf.
   // Walk the postings of the query terms, most valuable first, marking kept candidates.
-  const slot = new Int32Array(bm.chunks.length).fill(-1);
-  kept.forEach((c, k) => (slot[c.ord] = k));
-  const byValue = terms.map((t) => ({ t: t.term, v: t.weight * bm.idf(t.term) })).sort((x, y) => y.v - x.v || (x.t < y.t ? -1 : 1));
-  for (const { t } of byValue) {
-    const post = bm.postings.get(t);
-    if (!post) continue;
-    for (let k = 0; k < post.length; k++) {
-      const at = slot[post[k]];
-      if (at < 0) continue;
-      const ev = kept[at].evidence;
-      if (ev.length < 5 && !ev.includes(t)) ev.push(t);
+  // Ordinal → place in `kept` (-1: not kept), in an array reused per BM25 index (a fresh 5 MB one per query on a million chunks was garbage).
+  let slot = keptSlots.get(bm);
+  if (!slot || slot.length !== bm.chunks.length) keptSlots.set(bm, (slot = new Int32Array(bm.chunks.length).fill(-1)));
+  const slots = slot;
+  kept.forEach((c, k) => (slots[c.ord] = k));
+  try {
+    const byValue = terms.map((t) => ({ t: t.term, v: t.weight * bm.idf(t.term) })).sort((x, y) => y.v - x.v || (x.t < y.t ? -1 : 1));
+    for (const { t } of byValue) {
+      bm.postings.forEach(t, (ord) => {
+        const at = slots[ord];
+        if (at < 0) return;
+        const ev = kept[at].evidence;
+        if (ev.length < 5 && !ev.includes(t)) ev.push(t);
+      });
     }
+  } finally {
+    for (const c of kept) slots[c.ord] = -1;
   }
   return { candidates: kept, terms, bm };
 }
