@@ -12,7 +12,7 @@ import { emptySignals } from '../../src/core/types';
 import { buildGraph, readWeights } from '../../src/core/rank/graph';
 import { buildInputs, forward, initialWeights, MODEL_FORMAT, type ModelMeta } from '../../src/core/rank/model';
 import { modelFeeds, Ranker, rankStage1 } from '../../src/core/rank/ranker';
-import { FEATURE_NAMES } from '../../src/core/rank/stage1';
+import { FEATURE_NAMES, gatherCandidates, gatherCandidatesInSlices, gatherSteps, type Stage1Output } from '../../src/core/rank/stage1';
 import { queryTermsFromText, rng, splitIdentifier } from '../../src/core/rank/text';
 
 // ---- a small in-memory IndexView: paragraphs are chunks ----
@@ -149,6 +149,57 @@ test('stage 1 honours excluded paths, pinned ids and maxCandidates', () => {
 test('stage 1 on an empty index returns nothing', () => {
   const index = fakeIndex({ 'a.ts': 'const x = 1' });
   assert.deepEqual(rankStage1({ index, cursor: cursorAt(index, 'a.ts', 1), signals: emptySignals() }), []);
+});
+
+test('stage 1 in slices: interleaved queries on one BM25 index and an abandoned one give what one query alone gives', async () => {
+  const r = rng(42);
+  const words = ['parse', 'config', 'plugin', 'load', 'read', 'dir', 'draw', 'circle', 'radius', 'state', 'cache', 'token', 'budget', 'chunk'];
+  const files: Record<string, string> = {};
+  for (let f = 0; f < 300; f++) {
+    const paras = Array.from({ length: 4 }, (_, p) => `export function fn${f}_${p}(x: number) {\n  return ${Array.from({ length: 6 }, () => words[Math.floor(r() * words.length)]).join(' + ')}\n}`);
+    files[`src/m${f % 7}/f${f}.ts`] = paras.join('\n\n');
+  }
+  const index = fakeIndex(files);
+  const a = cursorAt(index, 'src/m0/f0.ts', 2, 3);
+  const b = cursorAt(index, 'src/m3/f10.ts', 6, 3);
+  const shape = (s: Stage1Output) => s.candidates.map((c) => `${c.chunk.id} ${c.stage1.toFixed(6)} ${c.evidence.join(',')}`);
+  const alone = (cursor: CursorWindow) => shape(gatherCandidates({ index, cursor, signals: emptySignals() }));
+  const wantA = alone(a);
+  const wantB = alone(b);
+  assert.ok(wantA.length > 10 && wantB.length > 10);
+  // Two queries advanced step by step in turn: the second cannot share the first's scratch arrays.
+  const sa = gatherSteps({ index, cursor: a, signals: emptySignals() });
+  const sb = gatherSteps({ index, cursor: b, signals: emptySignals() });
+  let ra: Stage1Output | undefined;
+  let rb: Stage1Output | undefined;
+  let steps = 0;
+  while (!ra || !rb) {
+    if (!ra) {
+      const s = sa.next();
+      if (s.done) ra = s.value;
+    }
+    if (!rb) {
+      const s = sb.next();
+      if (s.done) rb = s.value;
+    }
+    steps++;
+  }
+  assert.ok(steps > 3, 'it pauses between query terms');
+  assert.deepEqual(shape(ra), wantA);
+  assert.deepEqual(shape(rb), wantB);
+  // A query abandoned halfway leaves the arrays clean for the next one.
+  const half = gatherSteps({ index, cursor: b, signals: emptySignals() });
+  half.next();
+  half.next();
+  half.return(undefined as never);
+  assert.deepEqual(alone(a), wantA);
+  // The sliced driver gives the same, and nothing once aborted.
+  assert.deepEqual(shape((await gatherCandidatesInSlices({ index, cursor: a, signals: emptySignals() }))!), wantA);
+  const aborted = new AbortController();
+  aborted.abort();
+  const none = await gatherCandidatesInSlices({ index, cursor: a, signals: emptySignals() }, aborted.signal);
+  assert.ok(none === undefined || shape(none).join() === wantA.join(), 'aborted: nothing (or, finished within one slice, the answer)');
+  assert.deepEqual(alone(b), wantB);
 });
 
 const TINY: ModelMeta = { format: MODEL_FORMAT, vocab: 64, dim: 8, maxQuery: 6, maxKey: 5, features: [...FEATURE_NAMES] };

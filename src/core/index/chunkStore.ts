@@ -95,6 +95,22 @@ const COLS = 8;
 
 const HEX16 = /^[0-9a-f]{16}$/;
 
+/** 32-bit integers as a string of two UTF-16 units each (high half first). */
+function unitsOf(values: readonly number[]): string {
+  let out = '';
+  const units: number[] = [];
+  const flush = () => {
+    out += String.fromCharCode(...units);
+    units.length = 0;
+  };
+  for (const v of values) {
+    units.push((v >>> 16) & 0xffff, v & 0xffff);
+    if (units.length >= 4096) flush();
+  }
+  flush();
+  return out;
+}
+
 /** A chunk's fields as a pack takes them: `uses` as terms, or `code` already numbered in the pack's table (from the cache). */
 export type ChunkFields = Omit<Chunk, 'id' | 'path' | 'language' | 'uses'> & { uses?: readonly string[] };
 
@@ -102,8 +118,12 @@ export type ChunkFields = Omit<Chunk, 'id' | 'path' | 'language' | 'uses'> & { u
 export class ChunkPack {
   /** The views: one per chunk, in line order (the index's records hold this array). */
   readonly chunks: IndexedChunk[];
-  /** Per chunk, COLS small integers (a plain array of small integers: no per-file ArrayBuffer for V8 to account). */
-  private readonly cols: number[];
+  /**
+   * Per chunk, COLS 32-bit integers as two UTF-16 units each: 32 bytes a chunk
+   * (a plain array of numbers takes 64, and a typed array per file is one more
+   * ArrayBuffer for V8 to account).
+   */
+  private readonly cols: string;
   private readonly codes: string;
   /** The names the chunks define, back to back; undefined when no chunk of the file names anything. */
   private readonly names: string[] | undefined;
@@ -149,33 +169,39 @@ export class ChunkPack {
       if (c.defines.length > 0) (names ??= []).push(...c.defines.map(intern));
       cols[at + NAMES_END] = names?.length ?? 0;
     });
-    this.cols = cols;
+    this.cols = unitsOf(cols);
     this.codes = parts.join('');
     this.names = names?.slice(); // exact length: a pushed array keeps spare room
     this.oddHashes = odd;
     this.chunks = fields.map((_, i) => new IndexedChunk(this, i));
   }
 
+  /** Column `col` of chunk i. */
+  private at(i: number, col: number): number {
+    const k = 2 * (i * COLS + col);
+    return (this.cols.charCodeAt(k) << 16) | this.cols.charCodeAt(k + 1);
+  }
+
   startLine(i: number): number {
-    return this.cols[i * COLS + START];
+    return this.at(i, START);
   }
 
   endLine(i: number): number {
-    return this.cols[i * COLS + END];
+    return this.at(i, END);
   }
 
   tokens(i: number): number {
-    return this.cols[i * COLS + TOKENS];
+    return this.at(i, TOKENS);
   }
 
   kind(i: number): ChunkKind {
-    return KINDS[this.cols[i * COLS + KIND]] as ChunkKind;
+    return KINDS[this.at(i, KIND)] as ChunkKind;
   }
 
   /** Chunk i's names (a fresh array, or the shared empty one). */
   defines(i: number): string[] {
-    const from = i === 0 ? 0 : this.cols[(i - 1) * COLS + NAMES_END];
-    const to = this.cols[i * COLS + NAMES_END];
+    const from = i === 0 ? 0 : this.at(i - 1, NAMES_END);
+    const to = this.at(i, NAMES_END);
     return from === to || !this.names ? NO_NAMES : this.names.slice(from, to);
   }
 
@@ -183,19 +209,19 @@ export class ChunkPack {
     const odd = this.oddHashes?.get(i);
     if (odd !== undefined) return odd;
     const hex = (n: number) => (n >>> 0).toString(16).padStart(8, '0');
-    return hex(this.cols[i * COLS + HASH_HI]) + hex(this.cols[i * COLS + HASH_LO]);
+    return hex(this.at(i, HASH_HI)) + hex(this.at(i, HASH_LO));
   }
 
   /** Chunk i's subtokens (a fresh array on each read). */
   uses(i: number): string[] {
-    const from = i === 0 ? 0 : this.cols[(i - 1) * COLS + TERMS_END];
-    return this.table.decode(this.codes, from, this.cols[i * COLS + TERMS_END]);
+    const from = i === 0 ? 0 : this.at(i - 1, TERMS_END);
+    return this.table.decode(this.codes, from, this.at(i, TERMS_END));
   }
 
   /** Chunk i's term code in `table` (for a pack built again from it). */
   code(i: number): string {
-    const from = i === 0 ? 0 : this.cols[(i - 1) * COLS + TERMS_END];
-    return this.codes.slice(from, this.cols[i * COLS + TERMS_END]);
+    const from = i === 0 ? 0 : this.at(i - 1, TERMS_END);
+    return this.codes.slice(from, this.at(i, TERMS_END));
   }
 }
 

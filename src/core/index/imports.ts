@@ -4,29 +4,51 @@
 // reading build files.
 import { posix } from 'node:path';
 
-/** Fast lookups over the set of indexed paths. */
+/** A group of paths: one path alone (most file names are unique), or a set. */
+type PathGroup = string | Set<string>;
+
+function addTo(map: Map<string, PathGroup>, key: string, path: string): void {
+  const g = map.get(key);
+  if (g === undefined) map.set(key, path);
+  else if (typeof g === 'string') {
+    if (g !== path) map.set(key, new Set([g, path]));
+  } else g.add(path);
+}
+
+function deleteFrom(map: Map<string, PathGroup>, key: string, path: string): void {
+  const g = map.get(key);
+  if (g === path) map.delete(key);
+  else if (typeof g === 'object') {
+    g.delete(path);
+    if (g.size === 1) map.set(key, g.values().next().value as string);
+  }
+}
+
+const members = (g: PathGroup | undefined): Iterable<string> => (g === undefined ? [] : typeof g === 'string' ? [g] : g);
+
+/**
+ * Fast lookups over the set of indexed paths. A workspace of 100,000 files has
+ * about as many distinct file names: a name or folder with one path keeps the
+ * path itself, not a set of one (≈200 bytes each).
+ */
 export class FileLookup {
   private readonly paths = new Set<string>();
   /** file name without extension → paths */
-  private readonly byStem = new Map<string, Set<string>>();
+  private readonly byStem = new Map<string, PathGroup>();
   /** folder → paths directly inside */
-  private readonly byDir = new Map<string, Set<string>>();
+  private readonly byDir = new Map<string, PathGroup>();
 
   add(path: string): void {
     if (this.paths.has(path)) return;
     this.paths.add(path);
-    const stem = stemOf(path);
-    if (!this.byStem.has(stem)) this.byStem.set(stem, new Set());
-    this.byStem.get(stem)!.add(path);
-    const dir = posix.dirname(path);
-    if (!this.byDir.has(dir)) this.byDir.set(dir, new Set());
-    this.byDir.get(dir)!.add(path);
+    addTo(this.byStem, stemOf(path), path);
+    addTo(this.byDir, posix.dirname(path), path);
   }
 
   delete(path: string): void {
     if (!this.paths.delete(path)) return;
-    this.byStem.get(stemOf(path))?.delete(path);
-    this.byDir.get(posix.dirname(path))?.delete(path);
+    deleteFrom(this.byStem, stemOf(path), path);
+    deleteFrom(this.byDir, posix.dirname(path), path);
   }
 
   has(path: string): boolean {
@@ -34,11 +56,11 @@ export class FileLookup {
   }
 
   withStem(stem: string): Iterable<string> {
-    return this.byStem.get(stem) ?? [];
+    return members(this.byStem.get(stem));
   }
 
   inDir(dir: string): Iterable<string> {
-    return this.byDir.get(dir) ?? [];
+    return members(this.byDir.get(dir));
   }
 
   dirs(): Iterable<string> {

@@ -95,6 +95,12 @@ function setLinks(g: ImportGraph, path: string, links: ImportLinks): void {
     const list = g.in.get(t);
     if (list) g.in.set(t, list.filter((p) => p !== path));
   }
+  if (links.length === 0) {
+    // Most files import nothing of the workspace: no entries (a Map per file is ≈200 bytes).
+    g.out.delete(path);
+    g.names.delete(path);
+    return;
+  }
   const targets = links.map(([t]) => t);
   g.out.set(path, targets);
   g.names.set(path, new Map(links));

@@ -15,7 +15,7 @@ export interface Bm25Index {
   readonly ordsByPath: Map<string, number[]>;
   /** term → chunk ordinals (replaced chunks may stay listed: their norm is infinite, they score 0). */
   readonly postings: PostingLists;
-  /** Per-chunk length normalisation: k1 * (1 - b + b * len / avgLen). */
+  /** Per-chunk length normalisation: k1 * (1 - b + b * len / avgLen); ∞ for replaced chunks (they score 0). May be longer than `chunks` (room for patches). */
   readonly norm: Float32Array;
   /** Directory → files (for the same-folder source). */
   readonly filesByDir: Map<string, string[]>;
@@ -252,11 +252,16 @@ function patch(b: Built, index: IndexView, changed: readonly string[]): boolean 
   // Lengths are normalised by the live average, exactly as a fresh build would.
   const live = b.chunks.length - b.dead;
   const avg = live ? b.totalUses / live || 1 : 1;
-  const norm = new Float32Array(b.chunks.length);
-  const isDead = new Uint8Array(b.chunks.length).fill(1);
-  for (const ords of b.ordsByPath.values()) for (const o of ords) isDead[o] = 0;
-  for (let i = 0; i < b.chunks.length; i++) norm[i] = isDead[i] ? Infinity : BM25_K1 * (1 - BM25_B + (BM25_B * b.lengths[i]) / avg);
-  (b as { norm: Float32Array }).norm = norm;
+  // The norms array has room to grow (a patch must not allocate megabytes each time; see stage1's
+  // reusable arrays): replaced chunks get ∞ and keep it, the live ones follow the new average.
+  let norm = b.norm;
+  if (norm.length < b.chunks.length) {
+    norm = new Float32Array(Math.ceil(b.chunks.length * 1.25) + 64);
+    norm.set(b.norm);
+    (b as { norm: Float32Array }).norm = norm;
+  }
+  for (const ord of doomed) norm[ord] = Infinity;
+  for (let i = 0; i < b.chunks.length; i++) if (norm[i] !== Infinity) norm[i] = BM25_K1 * (1 - BM25_B + (BM25_B * b.lengths[i]) / avg);
   return true;
 }
 
@@ -278,15 +283,19 @@ export function ordinalOfId(bm: Bm25Index, id: string): number | undefined {
   return m ? ordinalOf(bm, { path: m[1], startLine: Number(m[2]), endLine: Number(m[3]) }) : undefined;
 }
 
+/** Adds one weighted query term's BM25 contribution to every chunk's score. */
+export function addTermScores(bm: Bm25Index, term: string, weight: number, scores: Float32Array): void {
+  if (weight <= 0 || bm.postings.df(term) === 0) return;
+  bm.postings.addScores(term, bm.idf(term) * weight * (BM25_K1 + 1), bm.norm, scores);
+}
+
 /** Scores every chunk against weighted query terms; returns a dense score array. */
 export function bm25Scores(bm: Bm25Index, terms: ReadonlyArray<{ term: string; weight: number }>, into?: Float32Array): Float32Array {
   // A caller that ranks synchronously may pass a zeroed scratch array: on a million chunks a
   // fresh 4 MB array per query is garbage the collector then stops the event loop for.
-  const scores = into && into.length === bm.chunks.length ? into : new Float32Array(bm.chunks.length);
-  for (const { term, weight } of terms) {
-    if (weight <= 0 || bm.postings.df(term) === 0) continue;
-    bm.postings.addScores(term, bm.idf(term) * weight * (BM25_K1 + 1), bm.norm, scores);
-  }
+  const n = bm.chunks.length;
+  const scores = into && into.length >= n ? (into.length === n ? into : into.subarray(0, n)) : new Float32Array(n);
+  for (const { term, weight } of terms) addTermScores(bm, term, weight, scores);
   return scores;
 }
 

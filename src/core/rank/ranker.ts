@@ -9,7 +9,7 @@ import type { IndexView } from '../index/indexView';
 import type { CursorWindow, EditorSignals, RankedChunk } from '../types';
 import { assetPath } from '../assets';
 import { buildInputs, keyIds, MODEL_FORMAT, type ModelInputs, type ModelMeta } from './model';
-import { FEATURE_NAMES, gatherCandidates, toRanked, type Candidate, type Stage1Output } from './stage1';
+import { FEATURE_NAMES, gatherCandidates, gatherCandidatesInSlices, toRanked, type Candidate, type Stage1Output } from './stage1';
 import type { Bm25Index } from './bm25';
 import { keyTermsOf } from './keys';
 import { VULKAN_LOADER, vulkanLoaderPresent } from './vulkan';
@@ -293,7 +293,8 @@ export class Ranker {
   private async rankBuiltIn(req: RankRequest): Promise<RankResult> {
     if (req.signal?.aborted) throw abortError();
     const t0 = now();
-    const s1: Stage1Output = gatherCandidates(req);
+    const s1 = await gatherCandidatesInSlices(req, req.signal);
+    if (!s1) throw abortError();
     const t1 = now();
     if (!this.session || !this.meta || s1.candidates.length === 0) {
       return { ranked: toRanked(s1.candidates), device: this.session ? this.device : 'stage1', note: this.note, stage1Ms: t1 - t0, stage2Ms: 0 };

@@ -3,7 +3,8 @@
 // why each came in, and give each a structural feature vector. Synchronous.
 import type { CandidateSource, Chunk, CursorWindow, EditorSignals, RankedChunk } from '../types';
 import { isCurrent, type IndexView } from '../index/indexView';
-import { bm25Of, bm25Scores, dirOf, ordinalOf, ordinalOfId, topScores, type Bm25Index } from './bm25';
+import { addTermScores, bm25Of, dirOf, ordinalOf, ordinalOfId, topScores, type Bm25Index } from './bm25';
+import { SLICE_MS, nextTurn } from '../slices';
 import { identifiers, isTerm, queryTermsFromText, splitIdentifier } from './text';
 
 /** Structural features, in the order the model's combiner expects them. */
@@ -93,24 +94,79 @@ function identCounts(text: string): Map<string, number> {
   return m;
 }
 
-/** One zeroed score array per BM25 index, reused by every query (gatherCandidates is synchronous: no two share it at once). */
+/** One zeroed score array per BM25 index, reused by every query (a query in flight marks it busy: another one gets its own). */
 const scratch = new WeakMap<Bm25Index, Float32Array>();
 /** Likewise, ordinal → place among the kept candidates (-1 everywhere between queries). */
 const keptSlots = new WeakMap<Bm25Index, Int32Array>();
+const busy = new WeakSet<Float32Array | Int32Array>();
+
+/**
+ * The array kept for `bm` in `arrays`, with room for every ordinal. A patched
+ * index grows by a few chunks at a time: the array grows by a quarter, so that
+ * patches do not each allocate megabytes (V8 answers a stream of large
+ * allocations outside its heap with full collections that stop the event loop).
+ * While another query holds it, a fresh one.
+ */
+function reusable<T extends Float32Array | Int32Array>(arrays: WeakMap<Bm25Index, T>, bm: Bm25Index, make: (n: number) => T): T {
+  const n = bm.chunks.length;
+  let a = arrays.get(bm);
+  if (a && busy.has(a)) return make(n);
+  if (!a || a.length < n) {
+    // The Int32Array's -1 everywhere, the Float32Array's zeros: both hold between queries, so nothing carries over.
+    arrays.set(bm, (a = make(Math.ceil(n * 1.25) + 64)));
+  }
+  busy.add(a);
+  return a;
+}
 
 /** Gathers, features and stage-1-scores the candidates for a cursor, best first. */
 export function gatherCandidates(req: RankQuery): Stage1Output {
-  const bm = req.bm25 ?? bm25Of(req.index);
-  let into = scratch.get(bm);
-  if (!into || into.length !== bm.chunks.length) scratch.set(bm, (into = new Float32Array(bm.chunks.length)));
-  try {
-    return gather(req, bm, into);
-  } finally {
-    into.fill(0);
+  const steps = gatherSteps(req);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
   }
 }
 
-function gather(req: RankQuery, bm: Bm25Index, into: Float32Array): Stage1Output {
+/**
+ * gatherCandidates for the extension host: on a million chunks, scoring every
+ * query term's postings takes tens of milliseconds, so it yields to the event
+ * loop between terms once SLICE_MS have passed. Same result; undefined when
+ * `signal` aborts it.
+ */
+export async function gatherCandidatesInSlices(req: RankQuery, signal?: AbortSignal): Promise<Stage1Output | undefined> {
+  const steps = gatherSteps(req);
+  let last = performance.now();
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    if (performance.now() - last >= SLICE_MS) {
+      await nextTurn();
+      last = performance.now();
+      if (signal?.aborted) {
+        steps.return(undefined as never); // runs its cleanup
+        return undefined;
+      }
+    }
+  }
+}
+
+/** The work of gatherCandidates; it yields where it may pause (drivers: the two above, and tests). */
+export function* gatherSteps(req: RankQuery): Generator<void, Stage1Output> {
+  const bm = req.bm25 ?? bm25Of(req.index);
+  const n = bm.chunks.length;
+  const into = reusable(scratch, bm, (size) => new Float32Array(size));
+  const slots = reusable(keptSlots, bm, (size) => new Int32Array(size).fill(-1));
+  try {
+    return yield* gather(req, bm, into.length === n ? into : into.subarray(0, n), slots);
+  } finally {
+    into.fill(0, 0, n);
+    busy.delete(into);
+    busy.delete(slots);
+  }
+}
+
+function* gather(req: RankQuery, bm: Bm25Index, scores: Float32Array, slots: Int32Array): Generator<void, Stage1Output> {
   const { index, cursor, signals } = req;
   const maxCandidates = Math.max(1, req.maxCandidates ?? 300);
   // A BM25 index handed in may be from a moment ago (indexing still going on): its chunks that have since been replaced are not candidates.
@@ -141,7 +197,11 @@ function gather(req: RankQuery, bm: Bm25Index, into: Float32Array): Stage1Output
   };
 
   // BM25: top chunks for the weighted cursor terms.
-  const scores = bm25Scores(bm, terms, into);
+  // (Ordinals a patch appends meanwhile fall outside `scores`, sized at the start: those writes are dropped.)
+  for (const { term, weight } of terms) {
+    addTermScores(bm, term, weight, scores);
+    yield;
+  }
   const { top, max: maxScore } = topScores(scores, maxCandidates, (i) => isCursorChunk(bm.chunks[i]));
   for (const i of top) add(i, 'bm25');
 
@@ -224,19 +284,17 @@ function gather(req: RankQuery, bm: Bm25Index, into: Float32Array): Stage1Output
   // Evidence: matched cursor terms by weight × idf.
   // Walk the postings of the query terms, most valuable first, marking kept candidates.
   // Ordinal → place in `kept` (-1: not kept), in an array reused per BM25 index (a fresh 5 MB one per query on a million chunks was garbage).
-  let slot = keptSlots.get(bm);
-  if (!slot || slot.length !== bm.chunks.length) keptSlots.set(bm, (slot = new Int32Array(bm.chunks.length).fill(-1)));
-  const slots = slot;
   kept.forEach((c, k) => (slots[c.ord] = k));
   try {
     const byValue = terms.map((t) => ({ t: t.term, v: t.weight * bm.idf(t.term) })).sort((x, y) => y.v - x.v || (x.t < y.t ? -1 : 1));
     for (const { t } of byValue) {
       bm.postings.forEach(t, (ord) => {
         const at = slots[ord];
-        if (at < 0) return;
+        if (!(at >= 0)) return; // not kept (or appended by a patch meanwhile: past the array)
         const ev = kept[at].evidence;
         if (ev.length < 5 && !ev.includes(t)) ev.push(t);
       });
+      yield;
     }
   } finally {
     for (const c of kept) slots[c.ord] = -1;
