@@ -90,7 +90,18 @@ async function main(): Promise<void> {
   const cacheDir = mkdtempSync(join(tmpdir(), 'cb-load-cache-'));
 
   let peakRss = process.memoryUsage().rss;
-  const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
+  /** When the peak came (s since the refresh began), with this thread's heap and external memory then: the rest of RSS is worker threads, native code and allocator slack. */
+  let peakAt = { s: 0, heap: 0, external: 0, workersBusy: false };
+  // (Set once the refresh starts; the timer runs from before.)
+  let refreshStart = performance.now();
+  let indexing = false;
+  const rssTimer = setInterval(() => {
+    const m = process.memoryUsage();
+    if (m.rss > peakRss) {
+      peakRss = m.rss;
+      peakAt = { s: (performance.now() - refreshStart) / 1000, heap: m.heapUsed, external: m.external, workersBusy: indexing };
+    }
+  }, 100);
   const engine = await ContextEngine.open({ root, index: { cacheDir, workers: 'auto' }, ranker: { device: 'cpu' } });
   const h = monitorEventLoopDelay({ resolution: 5 });
   // A second, independent stall probe: the longest gap between 10 ms timer ticks.
@@ -110,6 +121,8 @@ async function main(): Promise<void> {
   const queryTimes: number[] = [];
   const queryAnswers: string[] = [];
   const started = performance.now();
+  refreshStart = started;
+  indexing = true;
   /** The monotonic clock a --cpu-prof profile's timestamps use (µs), at `started`. */
   const startedMonoUs = Number(process.hrtime.bigint() / 1000n);
   h.enable();
@@ -119,6 +132,7 @@ async function main(): Promise<void> {
   let scanDoneAt = 0;
   const done = () => {
     finished = true;
+    indexing = false;
     returnedAt = performance.now();
   };
   void refreshing.then(done, done);
@@ -166,6 +180,7 @@ async function main(): Promise<void> {
   const mu = process.memoryUsage();
   log(`  at the end: RSS ${(mu.rss / 2 ** 20).toFixed(0)} MiB, JS heap ${(mu.heapUsed / 2 ** 20).toFixed(0)} MiB, external+WASM ${((mu.external + mu.arrayBuffers) / 2 ** 20).toFixed(0)} MiB`);
   log(`  peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB (process.resourceUsage maxRSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB)  [target ≤ 1024 MiB]`);
+  log(`    at ${peakAt.s.toFixed(1)} s (${peakAt.workersBusy ? 'while indexing' : 'after the refresh'}): JS heap ${(peakAt.heap / 2 ** 20).toFixed(0)} MiB, external ${(peakAt.external / 2 ** 20).toFixed(0)} MiB`);
   log(`  queries during indexing: ${queryTimes.length}, median ${(queryTimes.sort((a, b) => a - b)[Math.floor(queryTimes.length / 2)] ?? 0).toFixed(0)} ms, max ${Math.max(0, ...queryTimes).toFixed(0)} ms`);
   for (const q of args.includes("--all-queries") ? queryAnswers : queryAnswers.slice(0, 3).concat(queryAnswers.length > 3 ? ["…", queryAnswers[queryAnswers.length - 1]] : [])) log(`    ${q}`);
   log(`load average at the end ${la()}`);

@@ -73,6 +73,9 @@ export interface IndexStats {
 /** One indexed file: what the persisted cache stores, and what the index keeps in memory. */
 export type FileRecord = CachedFile;
 
+/** Definition lists up to this long are kept at their exact length (most names have a few definitions). */
+const EXACT_DEFINITIONS = 32;
+
 /** Imports that name nothing (side-effect imports, `import * as`) share one empty list. */
 const NO_IMPORTED_NAMES: string[] = Object.freeze([]) as unknown as string[];
 
@@ -134,6 +137,7 @@ export class WorkspaceIndex implements IndexView {
   private lastStats: IndexStats = { files: 0, chunks: 0, tokens: 0, bytes: 0, skipped: {}, filesRead: 0, filesFromCache: 0, complete: false, ms: 0 };
   private dirtySinceSave = false;
   private readonly strings = new Map<string, string>();
+  private readonly nameLists = new Map<string, string[]>();
   private readonly totals = { chunks: 0, tokens: 0, bytes: 0 };
   /** Subtokens of every chunk, numbered (chunks keep their `uses` as term numbers). */
   private readonly terms = new TermTable();
@@ -457,6 +461,19 @@ export class WorkspaceIndex implements IndexView {
     return s;
   };
 
+  /** One shared copy of each list of imported names (`{ useState, useEffect }` recurs across files); never mutated. */
+  private internNames(names: string[]): string[] {
+    if (names.length === 0) return NO_IMPORTED_NAMES;
+    const key = names.join('\0');
+    let known = this.nameLists.get(key);
+    if (!known) {
+      if (this.nameLists.size > 500_000) this.nameLists.clear(); // lists of long-gone files: start over
+      known = Object.freeze(names.map(this.intern)) as string[];
+      this.nameLists.set(key, known);
+    }
+    return known;
+  }
+
   private putRecord(rec: FileRecord): void {
     // Re-indexing a known file leaves the set of paths, and so every other file's
     // import resolution, unchanged: only this file's edges move.
@@ -465,7 +482,7 @@ export class WorkspaceIndex implements IndexView {
     // Records from workers and the cache arrive as plain objects: kept compact (chunkStore.ts).
     rec.chunks = packChunks(rec.path, rec.language, rec.chunks, this.terms, this.intern);
     // Specifiers and imported names repeat across files ('react', 'useState'): one copy each.
-    rec.imports = rec.imports.map(({ specifier, names, line }) => ({ specifier: this.intern(specifier), names: names.length ? names.map(this.intern) : NO_IMPORTED_NAMES, line }));
+    rec.imports = rec.imports.map(({ specifier, names, line }) => ({ specifier: this.intern(specifier), names: this.internNames(names), line }));
     this.records.set(rec.path, rec);
     this.tally(rec, 1);
     this.lookup.add(rec.path);
@@ -474,7 +491,11 @@ export class WorkspaceIndex implements IndexView {
         const known = this.definitions.get(name);
         if (!known) this.definitions.set(name, c);
         else if (Array.isArray(known)) {
-          if (!known.includes(c)) known.push(c);
+          // A pushed array keeps room for ≈16 more (128 bytes): short lists are copied at their exact size instead.
+          if (!known.includes(c)) {
+            if (known.length < EXACT_DEFINITIONS) this.definitions.set(name, [...known, c]);
+            else known.push(c);
+          }
         } else if (known !== c) this.definitions.set(name, [known, c]);
       }
     }
