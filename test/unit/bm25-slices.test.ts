@@ -131,6 +131,28 @@ describe('BM25 built in slices', () => {
   });
 });
 
+describe('BM25 while indexing', () => {
+  it('keeps answering with the last index, and builds a fresh one only once the workspace has changed by half', async () => {
+    const idx = new FakeIndex(2000, 3);
+    const first = await prepareBm25(view(idx));
+    const settle = async () => {
+      for (let i = 0; i < 400; i++) await new Promise((r) => setImmediate(r));
+    };
+    // 600 new files: too many to patch at once, too few to build again.
+    for (let f = 0; f < 600; f++) idx.put(`more/a${f}.ts`, 100 + f);
+    assert.equal(await prepareBm25(view(idx), { allowStale: true }), first);
+    await settle();
+    assert.equal(await prepareBm25(view(idx), { allowStale: true }), first, 'no build was started');
+    // 1,000 files in all since the build: half of what it holds. A build starts behind the stale answer.
+    for (let f = 0; f < 400; f++) idx.put(`more/b${f}.ts`, 900 + f);
+    assert.equal(await prepareBm25(view(idx), { allowStale: true }), first);
+    await settle();
+    const next = await prepareBm25(view(idx), { allowStale: true });
+    assert.notEqual(next, first, 'the fresh build answers once done');
+    assert.equal(next.chunks.length, idx.fileCount() * 4);
+  });
+});
+
 describe('topScores', () => {
   it('keeps what sorting every positive score and slicing keeps, in the same order (ties, zeros, skips, any k)', () => {
     for (let run = 0; run < 300; run++) {
