@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, describe, it, mock } from 'node:test';
 import { SyntaxChunker } from '../../src/core/chunk/syntax';
 import { cursorWindow } from '../../src/core/cursor';
 import { WorkspaceIndex } from '../../src/core/index/workspaceIndex';
@@ -53,6 +53,29 @@ describe('incremental ranking state', () => {
     assert.deepEqual([...index.importsOf('src/main.ts')].sort(), [...fresh.importsOf('src/main.ts')].sort());
     assert.deepEqual([...index.importersOf('src/lib/mod3.ts')].sort(), [...fresh.importersOf('src/lib/mod3.ts')].sort());
     assert.ok(index.importsOf('src/main.ts').includes('src/lib/mod3.ts'));
+  });
+
+  it('while a refresh adds files, the last import graph serves until it is 15 s old and the workspace has grown by half', async (t) => {
+    const syntax = await SyntaxChunker.create();
+    const index = await WorkspaceIndex.build(w.root, { encoding: 'o200k_base', syntax, workers: 0 });
+    await index.prepareGraph();
+    const start = index.fileCount();
+    const extra = (i: number) => `src/lib/extra${i}.ts`;
+    const add = async (i: number) => index.updateFile(extra(i), `import { addVectors } from '../math';\nexport const e${i} = addVectors;\n`);
+    mock.timers.enable({ apis: ['Date'], now: Date.now() });
+    t.after(() => mock.timers.reset());
+    // As refresh() does while it adds files (set directly: a real refresh of this size is over at once).
+    (index as unknown as { refreshing: boolean }).refreshing = true;
+    t.after(() => ((index as unknown as { refreshing: boolean }).refreshing = false));
+    await add(0);
+    mock.timers.tick(20_000);
+    await index.prepareGraph();
+    assert.equal((index as unknown as { graphBuild?: Promise<void> }).graphBuild, undefined, 'grown by less than half: no build started');
+    assert.ok(!index.importersOf('src/math.ts').includes(extra(0)), 'and the last graph answers');
+    for (let i = 1; index.fileCount() < 1.5 * (start + 1); i++) await add(i); // half more than when the graph went stale
+    await index.prepareGraph(); // starts a build behind the last graph
+    await (index as unknown as { graphBuild?: Promise<void> }).graphBuild;
+    assert.ok(index.importersOf('src/math.ts').includes(extra(0)), 'grown by half and 15 s old: built again');
   });
 
   it('an import graph built in slices (prepareGraph) equals the one built at once, with a file re-indexed around the build', async () => {

@@ -127,7 +127,8 @@ export class WorkspaceIndex implements IndexView {
   private graphBuild: Promise<void> | undefined;
   /** Changes whenever a path is added or removed (import resolution may change anywhere). */
   private pathsVersion = 0;
-  private staleGraph: { graph: ImportGraph; at: number } | undefined;
+  /** The last graph, while the set of paths moved on: when it was made, and for how many files. */
+  private staleGraph: { graph: ImportGraph; at: number; files: number } | undefined;
   private refreshing = false;
   private saving: Promise<void> | undefined;
   private saveAgain = false;
@@ -553,7 +554,7 @@ export class WorkspaceIndex implements IndexView {
   }
 
   private invalidateGraph(): void {
-    if (this.importGraph) this.staleGraph = { graph: this.importGraph, at: Date.now() };
+    if (this.importGraph) this.staleGraph = { graph: this.importGraph, at: Date.now(), files: this.records.size };
     this.importGraph = undefined;
   }
 
@@ -567,7 +568,7 @@ export class WorkspaceIndex implements IndexView {
   async prepareGraph(): Promise<void> {
     for (let round = 0; round < 3 && !this.importGraph; round++) {
       if (this.refreshing && this.staleGraph) {
-        if (!this.graphBuild && Date.now() - this.staleGraph.at >= STALE_GRAPH_MS) void this.startGraphBuild();
+        if (!this.graphBuild && !this.staleGraphFresh()) void this.startGraphBuild();
         return;
       }
       await (this.graphBuild ?? this.startGraphBuild());
@@ -599,7 +600,7 @@ export class WorkspaceIndex implements IndexView {
       this.importGraph = g;
       this.staleGraph = undefined;
     } else {
-      this.staleGraph = { graph: g, at: Date.now() };
+      this.staleGraph = { graph: g, at: Date.now(), files: this.records.size };
     }
   }
 
@@ -611,11 +612,21 @@ export class WorkspaceIndex implements IndexView {
     return g;
   }
 
+  /**
+   * While a refresh adds files, the last graph serves until it is STALE_GRAPH_MS old
+   * and the workspace has grown by half since: each full build resolves every import
+   * again (seconds at 100,000 files) and leaves the previous graph as garbage.
+   */
+  private staleGraphFresh(): boolean {
+    const g = this.staleGraph;
+    return !!g && (Date.now() - g.at < STALE_GRAPH_MS || this.records.size < 1.5 * g.files);
+  }
+
   private graph(): ImportGraph {
     // While a refresh adds thousands of files, queries use the last graph for a
     // while (or while a fresh one is being built) instead of re-resolving every
     // import of the workspace each time.
-    if (!this.importGraph && this.refreshing && this.staleGraph && (this.graphBuild || Date.now() - this.staleGraph.at < STALE_GRAPH_MS)) return this.staleGraph.graph;
+    if (!this.importGraph && this.refreshing && this.staleGraph && (this.graphBuild || this.staleGraphFresh())) return this.staleGraph.graph;
     if (!this.importGraph) {
       const g = emptyGraph();
       for (const rec of this.records.values()) this.linkImports(g, rec);
