@@ -18,6 +18,7 @@ interface Init {
 }
 
 const init = workerData as Init;
+const utf8 = new TextEncoder();
 if (init.assetsDir) setAssetsDir(init.assetsDir);
 
 const ready = (async () => {
@@ -42,9 +43,14 @@ parentPort!.on('message', (job: WorkerJob) => {
       learn: (text: string) => void seams.push(text),
     };
     const record = await indexFileText(job.path, res.text, res.size, res.mtimeMs, uncounted, init.chunkOptions, syntax);
-    return { id: job.id, record, texts, seams };
+    // Texts and subtokens travel as bytes (see WorkerReply).
+    const terms = record.chunks.map((c) => c.uses.join(' '));
+    for (const c of record.chunks) c.uses = [];
+    const strings = [...texts, ...terms, ...seams];
+    return { id: job.id, record, strings: utf8.encode(strings.join('')), lengths: strings.map((t) => t.length) };
   })().then(
-    (reply) => parentPort!.postMessage(reply),
+    // The bytes move, not copied (a fresh buffer of TextEncoder's, not a pooled one).
+    (reply) => parentPort!.postMessage(reply, 'strings' in reply ? [reply.strings.buffer as ArrayBuffer] : []),
     (err: unknown) => parentPort!.postMessage({ id: job.id, error: err instanceof Error ? err.message : String(err) } satisfies WorkerReply),
   );
 });
