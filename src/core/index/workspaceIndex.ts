@@ -78,7 +78,7 @@ const NO_IMPORTED_NAMES: string[] = Object.freeze([]) as unknown as string[];
 
 /** How many recent file changes incremental consumers (BM25) can catch up on. */
 const CHANGE_LOG_LIMIT = 4096;
-/** During a refresh, how long queries may use an import graph that misses the newest files. */
+/** During a refresh, queries may use an import graph that misses the newest files at least this long (and until the workspace grew by half: staleGraphFresh). */
 const STALE_GRAPH_MS = 15_000;
 
 interface ImportGraph {
