@@ -1,6 +1,7 @@
 // Stage 1: gather candidate chunks for a cursor from cheap sources (BM25 over
 // subtokens, the symbol table, import edges, editor signals, the folder), keep
-// why each came in, and give each a structural feature vector. Synchronous.
+// why each came in, and give each a structural feature vector. Synchronous, or in
+// slices that leave the event loop free (the extension host ranks that way).
 import type { CandidateSource, Chunk, CursorWindow, EditorSignals, RankedChunk } from '../types';
 import { isCurrent, type IndexView } from '../index/indexView';
 import { addTermScores, bm25Of, dirOf, ordinalOf, ordinalOfId, topScores, type Bm25Index } from './bm25';
