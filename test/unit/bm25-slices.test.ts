@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { IndexView } from '../../src/core/index/indexView';
-import { bm25Of, bm25Scores, prepareBm25, topScores, type Bm25Index } from '../../src/core/rank/bm25';
+import { bm25Of, bm25Scores, fileOrdinals, ordinalOf, prepareBm25, topScores, type Bm25Index } from '../../src/core/rank/bm25';
 import type { Chunk } from '../../src/core/types';
 import { makeChunk, rng } from '../helpers/fakeIndex';
 
@@ -150,6 +150,26 @@ describe('BM25 while indexing', () => {
     const next = await prepareBm25(view(idx), { allowStale: true });
     assert.notEqual(next, first, 'the fresh build answers once done');
     assert.equal(next.chunks.length, idx.fileCount() * 4);
+  });
+});
+
+describe('ordinals of a file', () => {
+  it('fileOrdinals gives what ordinalOf gives chunk by chunk, for current, patched and replaced files', async () => {
+    const idx = new FakeIndex(300, 5);
+    const bm = await prepareBm25(view(idx));
+    idx.put('d1/f1.ts', 77); // patched in place below
+    const stale = 'd2/f2.ts';
+    await prepareBm25(view(idx));
+    idx.put(stale, 78); // not patched: bm still lists its old chunks
+    const check = (path: string) => {
+      const chunks = view(idx).chunksOf(path);
+      assert.deepEqual(fileOrdinals(bm, path, chunks), chunks.map((c) => ordinalOf(bm, c)), path);
+    };
+    for (const path of ['d0/f0.ts', 'd1/f1.ts', stale, 'nowhere.ts']) check(path);
+    // A chunk object handed out again for the same span finds the same ordinal.
+    const copy = view(idx).chunksOf('d0/f0.ts').map((c) => ({ ...c }));
+    assert.deepEqual(fileOrdinals(bm, 'd0/f0.ts', copy), view(idx).chunksOf('d0/f0.ts').map((c) => ordinalOf(bm, c)));
+    assert.ok(fileOrdinals(bm, 'd0/f0.ts', copy).every((o) => o !== undefined));
   });
 });
 

@@ -298,6 +298,27 @@ export function ordinalOf(bm: Bm25Index, chunk: Pick<Chunk, 'path' | 'startLine'
   return undefined;
 }
 
+/**
+ * The live ordinals of one file's chunks (in line order, as the index gives them),
+ * undefined where a chunk is not in `bm`: one pass over both lists, where asking
+ * ordinalOf per chunk would be quadratic in the file's chunks.
+ */
+export function fileOrdinals(bm: Bm25Index, path: string, chunks: readonly Chunk[]): Array<number | undefined> {
+  const ords = bm.ordsByPath.get(path) ?? [];
+  const out: Array<number | undefined> = [];
+  let j = 0;
+  for (const c of chunks) {
+    // Both lists are in line order: skip what comes before this chunk's span.
+    while (j < ords.length && before(bm.chunks[ords[j]], c)) j++;
+    const o = ords[j];
+    const b = o === undefined ? undefined : bm.chunks[o];
+    out.push(b && (b === c || (b.startLine === c.startLine && b.endLine === c.endLine)) ? o : undefined);
+  }
+  return out;
+}
+
+const before = (a: Chunk, b: Chunk) => a.startLine < b.startLine || (a.startLine === b.startLine && a.endLine < b.endLine);
+
 /** The live ordinal of the chunk with this id (`path#start-end`, see chunkId), or undefined. */
 export function ordinalOfId(bm: Bm25Index, id: string): number | undefined {
   const m = /^(.*)#(\d+)-(\d+)$/s.exec(id);

@@ -4,7 +4,7 @@
 // slices that leave the event loop free (the extension host ranks that way).
 import type { CandidateSource, Chunk, CursorWindow, EditorSignals, RankedChunk } from '../types';
 import { isCurrent, type IndexView } from '../index/indexView';
-import { addTermScores, bm25Of, dirOf, ordinalOf, ordinalOfId, topScores, type Bm25Index } from './bm25';
+import { addTermScores, bm25Of, dirOf, fileOrdinals, ordinalOf, ordinalOfId, topScores, type Bm25Index } from './bm25';
 import { SLICE_MS, nextTurn } from '../slices';
 import { identifiers, isTerm, queryTermsFromText, splitIdentifier } from './text';
 
@@ -189,8 +189,7 @@ function* gather(req: RankQuery, bm: Bm25Index, scores: Float32Array, slots: Int
     return c;
   };
   const addFile = (path: string, src: CandidateSource, feature: number, value: number) => {
-    for (const ch of index.chunksOf(path)) {
-      const ord = ordinalOf(bm, ch);
+    for (const ord of fileOrdinals(bm, path, index.chunksOf(path))) {
       if (ord === undefined) continue;
       const c = add(ord, src);
       if (c) c.features[feature] = Math.max(c.features[feature], value);
@@ -234,8 +233,11 @@ function* gather(req: RankQuery, bm: Bm25Index, scores: Float32Array, slots: Int
   const importedNames = index.importedNamesOf(cursor.path);
   for (const target of index.importsOf(cursor.path)) {
     const names = new Set(importedNames.get(target) ?? []);
-    for (const ch of index.chunksOf(target)) {
-      const ord = ordinalOf(bm, ch);
+    const chunks = index.chunksOf(target);
+    const ords = fileOrdinals(bm, target, chunks);
+    for (let k = 0; k < chunks.length; k++) {
+      const ch = chunks[k];
+      const ord = ords[k];
       if (ord === undefined) continue;
       const c = add(ord, 'import');
       if (!c) continue;
