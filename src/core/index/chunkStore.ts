@@ -112,7 +112,7 @@ function unitsOf(values: readonly number[]): string {
   return out;
 }
 
-/** A chunk's fields as a pack takes them: `uses` as terms, or `code` already numbered in the pack's table (from the cache). */
+/** A chunk's fields as a pack takes them: `uses` as terms (or, from the cache, no `uses` and the term codes given apart). */
 export type ChunkFields = Omit<Chunk, 'id' | 'path' | 'language' | 'uses'> & { uses?: readonly string[] };
 
 /** One file's chunks, packed (see the top of this file). */
@@ -199,9 +199,14 @@ export class ChunkPack {
     return KINDS[this.at(i, KIND)] as ChunkKind;
   }
 
+  /** Where chunk i's run starts in the column of run ends `col` (TERMS_END, NAMES_END): where chunk i - 1's ends. */
+  private runStart(i: number, col: number): number {
+    return i === 0 ? 0 : this.at(i - 1, col);
+  }
+
   /** Chunk i's names (a fresh array, or the shared empty one). */
   defines(i: number): string[] {
-    const from = i === 0 ? 0 : this.at(i - 1, NAMES_END);
+    const from = this.runStart(i, NAMES_END);
     const to = this.at(i, NAMES_END);
     return from === to || !this.names ? NO_NAMES : this.names.slice(from, to);
   }
@@ -215,14 +220,7 @@ export class ChunkPack {
 
   /** Chunk i's subtokens (a fresh array on each read). */
   uses(i: number): string[] {
-    const from = i === 0 ? 0 : this.at(i - 1, TERMS_END);
-    return this.table.decode(this.codes, from, this.at(i, TERMS_END));
-  }
-
-  /** Chunk i's term code in `table` (for a pack built again from it). */
-  code(i: number): string {
-    const from = i === 0 ? 0 : this.at(i - 1, TERMS_END);
-    return this.codes.slice(from, this.at(i, TERMS_END));
+    return this.table.decode(this.codes, this.runStart(i, TERMS_END), this.at(i, TERMS_END));
   }
 }
 

@@ -3,7 +3,7 @@
 import type { Chunk } from '../types';
 import type { IndexView } from '../index/indexView';
 import { slicer } from '../slices';
-import { PostingLists, type PostingsBuilder } from './postings';
+import { PostingsBuilder, type PostingLists } from './postings';
 
 export const BM25_K1 = 1.2;
 export const BM25_B = 0.75;
@@ -97,7 +97,7 @@ function build(chunks: Chunk[], signature: string): Built {
  * at a million chunks held ≈500 MB more than the postings themselves.
  */
 class Builder {
-  private readonly postings: PostingsBuilder = PostingLists.builder();
+  private readonly postings = new PostingsBuilder();
   private total = 0;
   private readonly chunks: Chunk[] = [];
   private readonly filesByDir = new Map<string, string[]>();
@@ -290,20 +290,18 @@ function patch(b: Built, index: IndexView, changed: readonly string[]): boolean 
  * The live ordinal of a chunk of the index (found by its file and line span, so a
  * chunk object handed out again for the same span finds it too), or undefined.
  */
-export function ordinalOf(bm: Bm25Index, chunk: Pick<Chunk, 'path' | 'startLine' | 'endLine'>): number | undefined {
-  for (const o of bm.ordsByPath.get(chunk.path) ?? []) {
-    const c = bm.chunks[o];
-    if (c === chunk || (c.startLine === chunk.startLine && c.endLine === chunk.endLine)) return o;
-  }
-  return undefined;
+export function ordinalOf(bm: Bm25Index, chunk: Span): number | undefined {
+  return fileOrdinals(bm, chunk.path, [chunk])[0];
 }
+
+type Span = Pick<Chunk, 'path' | 'startLine' | 'endLine'>;
 
 /**
  * The live ordinals of one file's chunks (in line order, as the index gives them),
  * undefined where a chunk is not in `bm`: one pass over both lists, where asking
  * ordinalOf per chunk would be quadratic in the file's chunks.
  */
-export function fileOrdinals(bm: Bm25Index, path: string, chunks: readonly Chunk[]): Array<number | undefined> {
+export function fileOrdinals(bm: Bm25Index, path: string, chunks: readonly Span[]): Array<number | undefined> {
   const ords = bm.ordsByPath.get(path) ?? [];
   const out: Array<number | undefined> = [];
   let j = 0;
@@ -317,7 +315,7 @@ export function fileOrdinals(bm: Bm25Index, path: string, chunks: readonly Chunk
   return out;
 }
 
-const before = (a: Chunk, b: Chunk) => a.startLine < b.startLine || (a.startLine === b.startLine && a.endLine < b.endLine);
+const before = (a: Span, b: Span) => a.startLine < b.startLine || (a.startLine === b.startLine && a.endLine < b.endLine);
 
 /** The live ordinal of the chunk with this id (`path#start-end`, see chunkId), or undefined. */
 export function ordinalOfId(bm: Bm25Index, id: string): number | undefined {
@@ -332,11 +330,9 @@ export function addTermScores(bm: Bm25Index, term: string, weight: number, score
 }
 
 /** Scores every chunk against weighted query terms; returns a dense score array. */
-export function bm25Scores(bm: Bm25Index, terms: ReadonlyArray<{ term: string; weight: number }>, into?: Float32Array): Float32Array {
-  // A caller that ranks synchronously may pass a zeroed scratch array: on a million chunks a
-  // fresh 4 MB array per query is garbage the collector then stops the event loop for.
-  const n = bm.chunks.length;
-  const scores = into && into.length >= n ? (into.length === n ? into : into.subarray(0, n)) : new Float32Array(n);
+export function bm25Scores(bm: Bm25Index, terms: ReadonlyArray<{ term: string; weight: number }>): Float32Array {
+  // (Stage 1 scores term by term into its own reused array: see gatherSteps.)
+  const scores = new Float32Array(bm.chunks.length);
   for (const { term, weight } of terms) addTermScores(bm, term, weight, scores);
   return scores;
 }

@@ -30,7 +30,8 @@ export class PostingLists {
   /** Live chunks of terms that came with patches (no slot). */
   private readonly newTerms = new Map<string, number>();
 
-  private constructor(slots: Map<string, number>, bytes: Uint8Array, start: Int32Array, live: Int32Array) {
+  /** Made by PostingsBuilder.finish. */
+  constructor(slots: Map<string, number>, bytes: Uint8Array, start: Int32Array, live: Int32Array) {
     this.slots = slots;
     this.bytes = bytes;
     this.start = start;
@@ -120,19 +121,6 @@ export class PostingLists {
     for (const [t, s] of this.slots) if (this.live[s] > 0) yield t;
     yield* this.newTerms.keys();
   }
-
-  /**
-   * Builds the lists in two passes over the chunks, in ordinal order: `count`
-   * sees every (ordinal, term) once, then `fill` sees the same again.
-   */
-  static builder(): PostingsBuilder {
-    return new PostingsBuilder();
-  }
-
-  /** For the builder only. */
-  static fromParts(slots: Map<string, number>, bytes: Uint8Array, start: Int32Array, live: Int32Array): PostingLists {
-    return new PostingLists(slots, bytes, start, live);
-  }
 }
 
 interface TermEntry {
@@ -145,6 +133,10 @@ interface TermEntry {
   last: number;
 }
 
+/**
+ * Builds the lists in two passes over the chunks, in ordinal order: `count`
+ * sees every (ordinal, term) once, then `fill` sees the same again.
+ */
 export class PostingsBuilder {
   private readonly entries = new Map<string, TermEntry>();
   private bytes: Uint8Array | undefined;
@@ -200,6 +192,6 @@ export class PostingsBuilder {
       start[e.slot + 1] = e.at;
       live[e.slot] = e.n;
     }
-    return PostingLists.fromParts(slots, bytes, start, live);
+    return new PostingLists(slots, bytes, start, live);
   }
 }

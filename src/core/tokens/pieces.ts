@@ -67,8 +67,14 @@ export class PieceCounter {
   }
 
   count(text: string): number {
-    if (!onFastPath(text)) return this.countMixed(text);
-    return this.sumPieces(text, (piece) => this.countOf(piece, true), this.encodeCount);
+    return onFastPath(text) ? this.countPieces(text) : this.countMixed(text);
+  }
+
+  /** A fast-path text, piece by piece (a bound function: counting runs per chunk, a closure per call was garbage). */
+  private readonly countPiece = (piece: string): number => this.countOf(piece, true);
+
+  private countPieces(text: string): number {
+    return this.sumPieces(text, this.countPiece, this.encodeCount);
   }
 
   /**
@@ -91,7 +97,7 @@ export class PieceCounter {
   }
 
   private countPart(part: string): number {
-    if (onFastPath(part)) return this.sumPieces(part, (piece) => this.countOf(piece, true), this.encodeCount);
+    if (onFastPath(part)) return this.countPieces(part);
     return this.countOf(part, false);
   }
 
