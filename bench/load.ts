@@ -5,6 +5,7 @@
 // how promptly an abort returns with partial results, peak RSS (≤ 1 GB), and
 // that queries answer from partial results while indexing goes on.
 // Options: --files N --mb M --abort-after S (0 = run to completion) --dir DIR (reuse) --keep
+// --no-token-worker (tiktoken's BPE tables on this thread, as the CLI has them)
 // Measurements, not a test: nothing here fails a build.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -102,7 +103,7 @@ async function main(): Promise<void> {
       peakAt = { s: (performance.now() - refreshStart) / 1000, heap: m.heapUsed, external: m.external, workersBusy: indexing };
     }
   }, 100);
-  const engine = await ContextEngine.open({ root, index: { cacheDir, workers: 'auto' }, ranker: { device: 'cpu' } });
+  const engine = await ContextEngine.open({ root, index: { cacheDir, workers: 'auto', tokenWorker: !args.includes('--no-token-worker') }, ranker: { device: 'cpu' } });
   const h = monitorEventLoopDelay({ resolution: 5 });
   // A second, independent stall probe: the longest gap between 10 ms timer ticks.
   let lastTick = performance.now();
@@ -181,6 +182,8 @@ async function main(): Promise<void> {
   log(`  at the end: RSS ${(mu.rss / 2 ** 20).toFixed(0)} MiB, JS heap ${(mu.heapUsed / 2 ** 20).toFixed(0)} MiB, external+WASM ${((mu.external + mu.arrayBuffers) / 2 ** 20).toFixed(0)} MiB`);
   log(`  peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB (process.resourceUsage maxRSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB)  [target ≤ 1024 MiB]`);
   log(`    at ${peakAt.s.toFixed(1)} s (${peakAt.workersBusy ? 'while indexing' : 'after the refresh'}): JS heap ${(peakAt.heap / 2 ** 20).toFixed(0)} MiB, external ${(peakAt.external / 2 ** 20).toFixed(0)} MiB`);
+  const tok = engine.index.tokens.tokenizer.stats();
+  log(`  tokenizer: ${tok.pieces.toLocaleString('en-US')} pieces remembered, ${tok.pieceMisses.toLocaleString('en-US')} encoded by BPE, ${tok.slowTexts} texts off the fast path; BPE tables built on this thread: ${tok.bpeBuilt}; worker: ${tok.worker ? JSON.stringify(tok.worker) : 'none (--no-token-worker)'}`);
   log(`  queries during indexing: ${queryTimes.length}, median ${(queryTimes.sort((a, b) => a - b)[Math.floor(queryTimes.length / 2)] ?? 0).toFixed(0)} ms, max ${Math.max(0, ...queryTimes).toFixed(0)} ms`);
   for (const q of args.includes("--all-queries") ? queryAnswers : queryAnswers.slice(0, 3).concat(queryAnswers.length > 3 ? ["…", queryAnswers[queryAnswers.length - 1]] : [])) log(`    ${q}`);
   log(`load average at the end ${la()}`);

@@ -28,6 +28,7 @@ const nodeEntries = [
   ['src/extension/extension.ts', 'extension'],
   ['src/cli/main.ts', 'cli'],
   ['src/core/index/indexWorker.ts', 'indexWorker'],
+  ['src/core/tokens/bpeWorker.ts', 'bpeWorker'],
 ];
 // Dev tools never ship in the VSIX (.vscodeignore whitelists only the above).
 const devEntries = [

@@ -15,6 +15,8 @@ const ortBin = 'dist/node_modules/onnxruntime-node/bin/napi-v6/linux/x64';
 /** [path relative to the repository, what it is] */
 export const REQUIRED = [
   ['dist/extension.js', 'extension bundle'],
+  ['dist/indexWorker.js', 'index worker bundle'],
+  ['dist/bpeWorker.js', 'tokenizer worker bundle'],
   ['dist/node_modules/onnxruntime-node/package.json', 'onnxruntime-node package'],
   ['dist/node_modules/onnxruntime-node/dist/index.js', 'onnxruntime-node JS entry'],
   ['dist/node_modules/onnxruntime-common/package.json', 'onnxruntime-common package'],

@@ -177,7 +177,7 @@ export class ContextEngine {
     const syntax = opts.index?.syntax === null ? undefined : (opts.index?.syntax ?? (await sharedSyntaxChunker(log)));
     // The ranker's ONNX session is created on ONNX Runtime's threads while the index loads (never rejects).
     const ranker = Ranker.create({ device: opts.ranker?.device ?? 'auto', userModelPath: opts.ranker?.userModelPath, log });
-    const index = await WorkspaceIndex.create(opts.root, { ...opts.index, syntax, encoding: profiles.encoding, promptText: PROMPT_TEXT });
+    const index = await WorkspaceIndex.create(opts.root, { log, ...opts.index, syntax, encoding: profiles.encoding, promptText: PROMPT_TEXT });
     return new ContextEngine(opts.root, settings, profiles, index, ranker, thisCpu);
   }
 

@@ -190,7 +190,8 @@ export class Controller implements vscode.Disposable {
     const engine = await ContextEngine.open({
       root: fe.root,
       settings: await this.lm.apply(s.engine),
-      index: { cacheDir: fe.folder ? vscode.Uri.joinPath(storage, 'index').fsPath : undefined, exclude: s.exclude, maxFileSizeKB: s.maxFileSizeKB },
+      // The BPE tables are built in a worker: on this thread they would stall the editor.
+      index: { cacheDir: fe.folder ? vscode.Uri.joinPath(storage, 'index').fsPath : undefined, exclude: s.exclude, maxFileSizeKB: s.maxFileSizeKB, tokenWorker: true },
       ranker: { device: s.device, userModelPath: s.userModelPath },
       log: (m) => this.log.info(m),
     });
@@ -487,7 +488,7 @@ export class Controller implements vscode.Disposable {
       this.settings.engine.userHardware,
     );
     state.models.choices.unshift(...lmChoices(this.lm.available).filter((c) => !state.models.choices.some((x) => x.id === c.id)));
-    if (engine && latest) state.cache = this.prefixes.priced(latest.target.path, latest.computed.prompt.text, engine.index.tokens.tokenizer, engine.model, engine.hardware, latest.computed.report.cost);
+    if (engine && latest) state.cache = await this.prefixes.priced(latest.target.path, latest.computed.prompt.text, engine.index.tokens.tokenizer, engine.model, engine.hardware, latest.computed.report.cost);
     panel.post({ type: 'state', state });
   }
 

@@ -810,6 +810,10 @@ const SCENARIOS = [
         if (line.includes(`[${EXT_ID}]`) || (/rejected promise not handled/i.test(line) && line.includes(EXT_ID))) problems.push(`browser console: ${line.slice(0, 300)}`);
       }
       if (!activation.length) throw new Error(`the extension host never activated ${EXT_ID}`);
+      // tiktoken's tables belong in the tokenizer worker, never on the extension host's thread.
+      if (!logs.extension.some((f) => /BPE tables built in a worker thread/.test(fs.readFileSync(f, 'utf8')))) {
+        problems.push('the extension log never says the tokenizer worker built its BPE tables');
+      }
       const m = /startup: (\w+), activationEvent: '([^']*)'/.exec(activation[0]);
       if (m && m[1] === 'true') problems.push(`activated during startup (${m[2]}), before the workbench was ready`);
       const at = logTime(activation[0]);

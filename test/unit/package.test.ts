@@ -29,6 +29,8 @@ const REQUIRED = [
   'LICENSE',
   'media/icon.png',
   'dist/extension.js',
+  'dist/indexWorker.js',
+  'dist/bpeWorker.js',
   'dist/tiktoken_bg.wasm',
   'dist/encoders/o200k_base.json',
   'dist/encoders/cl100k_base.json',

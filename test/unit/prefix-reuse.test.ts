@@ -16,6 +16,7 @@ before(async () => {
 /** One token per UTF-16 unit: counts are obvious by hand. */
 const charTok = {
   encode: (s: string) => Uint32Array.from([...s].map((c) => c.charCodeAt(0))),
+  encodeAsync: async (s: string) => charTok.encode(s),
   decode: (t: Uint32Array) => String.fromCharCode(...t),
 };
 
@@ -110,14 +111,35 @@ describe('cachePricing', () => {
 });
 
 describe('PrefixTracker', () => {
-  it('compares with the previous prompt of the same key and answers repeats the same way', () => {
+  it('compares with the previous prompt of the same key and answers repeats the same way', async () => {
     const t = new PrefixTracker(2);
-    assert.equal(t.update('a.ts', 'one\ntwo\n', charTok).reusedTokens, 0);
-    const second = t.update('a.ts', 'one\nTWO\n', charTok);
+    assert.equal((await t.update('a.ts', 'one\ntwo\n', charTok)).reusedTokens, 0);
+    const second = await t.update('a.ts', 'one\nTWO\n', charTok);
     assert.equal(second.reusedTokens, 4);
-    assert.deepEqual(t.update('a.ts', 'one\nTWO\n', charTok), second, 'a repaint is not a new pack');
-    assert.equal(t.update('b.ts', 'one\nTWO\n', charTok).reusedTokens, 0, 'keys are separate');
-    t.update('c.ts', 'x\n', charTok); // evicts a.ts (2 keys kept)
-    assert.equal(t.update('a.ts', 'one\nTWO\nthree\n', charTok).reusedTokens, 0);
+    assert.deepEqual(await t.update('a.ts', 'one\nTWO\n', charTok), second, 'a repaint is not a new pack');
+    assert.equal((await t.update('b.ts', 'one\nTWO\n', charTok)).reusedTokens, 0, 'keys are separate');
+    await t.update('c.ts', 'x\n', charTok); // evicts a.ts (2 keys kept)
+    assert.equal((await t.update('a.ts', 'one\nTWO\nthree\n', charTok)).reusedTokens, 0);
+  });
+
+  it('answers in the order asked even when an earlier encoding finishes later', async () => {
+    // The first prompt's encoding is slow: the second update must still compare against it.
+    const slowFirst = {
+      ...charTok,
+      encodeAsync: (s: string) => new Promise<Uint32Array>((r) => setTimeout(() => r(charTok.encode(s)), s.startsWith('one\ntwo') ? 30 : 0)),
+    };
+    const t = new PrefixTracker();
+    const [a, b] = await Promise.all([t.update('a.ts', 'one\ntwo\n', slowFirst), t.update('a.ts', 'one\nTWO\n', slowFirst)]);
+    assert.equal(a.reusedTokens, 0);
+    assert.equal(b.reusedTokens, 4);
+  });
+
+  it('with the tokenizer: the cached-input share of a repacked prompt, exact against tiktoken', async () => {
+    const head = '### src/a.ts:1-3\n```ts\nexport const answer = 42;\n```\n\n';
+    const t = new PrefixTracker();
+    await t.update('b.ts', `${head}const b = 1;\n`, tok);
+    const r = await t.update('b.ts', `${head}const b = 2;\n`, tok);
+    assert.deepEqual(r, prefixReuse(`${head}const b = 1;\n`, `${head}const b = 2;\n`, tok));
+    assert.ok(r.reusedTokens > 10);
   });
 });

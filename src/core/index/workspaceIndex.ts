@@ -39,8 +39,17 @@ export interface IndexOptions {
    * rendered prompt without building tiktoken's BPE tables (≈150 ms).
    */
   promptText?: { vocabulary: string; frame(path: string, language: string): string };
+  /**
+   * Build tiktoken's BPE tables in a worker thread and send it the pieces this
+   * thread has not seen (the extension host: building them on its thread stalls it
+   * ≈150–300 ms). `ready()` then waits for the worker.
+   */
+  tokenWorker?: boolean;
   log?: (msg: string) => void;
 }
+
+/** Chunk text counted per batch from a worker's file (≈1 ms of piece lookups), between checks for a breath. */
+const COUNT_BATCH_CHARS = 32_000;
 
 /** Below this many files to read, worker start-up costs more than it saves. */
 const WORKER_MIN_FILES = 200;
@@ -163,7 +172,10 @@ export class WorkspaceIndex implements IndexView {
 
   /** Resolves once the tokenizer is loaded (refresh, updateFile and the engine await it). */
   async ready(): Promise<void> {
-    this.tokenCache ??= new TokenCache(await this.tokenizerLoad);
+    if (this.tokenCache) return;
+    const tokenizer = await this.tokenizerLoad;
+    if (this.options.tokenWorker) await tokenizer.useWorker({ log: this.options.log });
+    this.tokenCache ??= new TokenCache(tokenizer);
   }
 
   /** Token counts cached by chunk hash. Available after `ready()`. */
@@ -267,6 +279,7 @@ export class WorkspaceIndex implements IndexView {
       lastYield = performance.now();
     };
     let lastYield = performance.now();
+    const breatheIfDue = () => (performance.now() - lastYield > SLICE_MS ? breathe() : Promise.resolve());
     /** Reads and indexes one file on this thread; false when it was skipped. */
     const readAndIndex = async (file: { path: string; abs: string }): Promise<boolean> => {
       const res = await readSource(file.abs, (this.options.maxFileSizeKB ?? 1024) * 1024);
@@ -291,13 +304,8 @@ export class WorkspaceIndex implements IndexView {
               const { chunks } = reply.record;
               const n = chunks.length;
               const strings = replyStrings(reply);
-              for (let i = 0; i < n; i++) {
-                chunks[i].tokens = this.tokens.count(strings[i], chunks[i].hash);
-                if (performance.now() - lastYield > SLICE_MS) await breathe();
-              }
-              for (let k = 2 * n; k < strings.length; k++) this.tokens.learn(strings[k]);
+              await this.countChunks(reply.record, strings, breatheIfDue);
               chunks.forEach((c, i) => (c.uses = strings[n + i] ? strings[n + i].split(' ') : []));
-              this.countFrameAhead(reply.record);
               this.putRecord(reply.record);
               filesRead++;
             } else if ('skip' in reply) {
@@ -340,6 +348,31 @@ export class WorkspaceIndex implements IndexView {
     this.totals.chunks += sign * rec.chunks.length;
     this.totals.tokens += sign * tokens;
     this.totals.bytes += sign * rec.size;
+  }
+
+  /**
+   * Token counts for a record from an index worker (`strings` as in WorkerReply),
+   * in batches of about COUNT_BATCH_CHARS, the seams and the record's prompt frame
+   * learnt along: new pieces go to the BPE worker while this thread goes on.
+   */
+  private async countChunks(rec: FileRecord, strings: string[], breatheIfDue: () => Promise<void>): Promise<void> {
+    const { chunks } = rec;
+    const n = chunks.length;
+    const learnAlong = strings.slice(2 * n);
+    const prompt = this.options.promptText;
+    if (prompt) learnAlong.push(prompt.frame(rec.path, rec.language));
+    for (let from = 0; from < n; ) {
+      let to = from;
+      for (let chars = 0; to < n && (to === from || chars < COUNT_BATCH_CHARS); to++) chars += strings[to].length;
+      const counts = await this.tokens.countMany(
+        strings.slice(from, to),
+        chunks.slice(from, to).map((c) => c.hash),
+        to === n ? learnAlong : [],
+      );
+      for (let i = from; i < to; i++) chunks[i].tokens = counts[i - from];
+      from = to;
+      if (from < n) await breatheIfDue();
+    }
   }
 
   private countFrameAhead(rec: FileRecord): void {

@@ -80,19 +80,29 @@ export function cachePricing(model: ModelProfile, hw: HardwareProfile, req: { in
 /**
  * Remembers the last prompt per key (the target file) and answers, for a new
  * prompt, how much of it the previous one shares. Asking again with the same
- * text returns the same answer (the panel repaints without a new pack).
+ * text returns the same answer (the panel repaints without a new pack). Prompts
+ * are encoded with `encodeAsync` (off the editor's thread where the tokenizer
+ * has its worker: a large prompt takes tiktoken tens of milliseconds); updates
+ * run one after another, so answers follow the order they were asked in.
  */
 export class PrefixTracker {
   private readonly entries = new Map<string, { prev?: { text: string; tokens: Uint32Array }; cur: { text: string; tokens: Uint32Array }; result: PrefixReuse }>();
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly maxKeys = 32) {}
 
-  update(key: string, text: string, tokenizer: Pick<Tokenizer, 'encode' | 'decode'>): PrefixReuse {
+  update(key: string, text: string, tokenizer: Pick<Tokenizer, 'encodeAsync' | 'decode'>): Promise<PrefixReuse> {
+    const next = this.queue.then(() => this.updateNow(key, text, tokenizer));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async updateNow(key: string, text: string, tokenizer: Pick<Tokenizer, 'encodeAsync' | 'decode'>): Promise<PrefixReuse> {
     const e = this.entries.get(key);
     if (e && e.cur.text === text) return e.result;
-    const tokens = tokenizer.encode(text);
+    const tokens = await tokenizer.encodeAsync(text);
     const prev = e?.cur;
-    const result = prefixReuse(prev?.text, text, tokenizer, { prev: prev?.tokens, cur: tokens });
+    const result = prefixReuse(prev?.text, text, { encode: () => tokens, decode: (t) => tokenizer.decode(t) }, { prev: prev?.tokens, cur: tokens });
     this.entries.delete(key);
     this.entries.set(key, { prev, cur: { text, tokens }, result });
     if (this.entries.size > this.maxKeys) this.entries.delete(this.entries.keys().next().value as string);
@@ -100,15 +110,15 @@ export class PrefixTracker {
   }
 
   /** `update`, priced: the panel's cache card (reuse of the previous pack for this key, price with and without the hit). */
-  priced(
+  async priced(
     key: string,
     text: string,
-    tokenizer: Pick<Tokenizer, 'encode' | 'decode'>,
+    tokenizer: Pick<Tokenizer, 'encodeAsync' | 'decode'>,
     model: ModelProfile,
     hw: HardwareProfile,
     req: { inputTokens: number; outputTokens: number },
-  ): CachePricing & { totalTokens: number } {
-    const reuse = this.update(key, text, tokenizer);
+  ): Promise<CachePricing & { totalTokens: number }> {
+    const reuse = await this.update(key, text, tokenizer);
     return { ...cachePricing(model, hw, { ...req, reusedTokens: reuse.reusedTokens }), totalTokens: reuse.totalTokens };
   }
 

@@ -57,8 +57,8 @@ export class PieceCounter {
 
   constructor(
     patStr: string,
-    /** tiktoken's count of one piece or one whole text. */
-    private readonly encodeCount: (text: string) => number,
+    /** tiktoken's count of each of several pieces (or whole texts off the fast path): one call per counted text. */
+    private readonly encodeCounts: (texts: readonly string[]) => number[],
   ) {
     // test() with the sticky flag matches exactly at lastIndex and builds no
     // match array: one string per piece is all the garbage (this runs over every
@@ -67,63 +67,88 @@ export class PieceCounter {
   }
 
   count(text: string): number {
-    return onFastPath(text) ? this.countPieces(text) : this.countMixed(text);
+    const missing: string[] = [];
+    const n = this.sumKnown(text, missing);
+    return missing.length === 0 ? n : n + this.countMissing(missing);
   }
 
-  /** A fast-path text, piece by piece (a bound function: counting runs per chunk, a closure per call was garbage). */
-  private readonly countPiece = (piece: string): number => this.countOf(piece, true);
+  /**
+   * The sum of the remembered counts of `text`'s pieces; pieces not remembered
+   * (and parts off the fast path, counted whole) are pushed to `missing`, one
+   * entry per occurrence, for `countMissing` or `learnCounts`.
+   */
+  sumKnown(text: string, missing: string[]): number {
+    return onFastPath(text) ? this.sumPieces(text, missing) : this.sumMixed(text, missing);
+  }
 
-  private countPieces(text: string): number {
-    return this.sumPieces(text, this.countPiece, this.encodeCount);
+  /** Encodes the missing pieces (each distinct one once, in one call), remembers them, and returns their sum. */
+  countMissing(missing: readonly string[]): number {
+    const unique = missing.length === 1 ? missing : [...new Set(missing)];
+    const byPiece = this.learnCounts(unique, this.encodeCounts(unique));
+    let n = 0;
+    for (const m of missing) n += byPiece.get(m)!;
+    return n;
+  }
+
+  /** Remembers counts encoded elsewhere (distinct pieces); returns them by piece. */
+  learnCounts(unique: readonly string[], counts: readonly number[]): Map<string, number> {
+    const byPiece = new Map<string, number>();
+    for (let i = 0; i < unique.length; i++) {
+      const piece = unique[i];
+      byPiece.set(piece, counts[i]);
+      if (this.counts.has(piece)) continue;
+      this.misses++;
+      if (this.counts.size >= MAX_REMEMBERED) this.counts.clear();
+      this.counts.set(piece, counts[i]);
+    }
+    return byPiece;
   }
 
   /**
    * Text with characters off the fast path: cut where no piece can straddle —
    * after a line break, before a character that is neither white space (which
    * joins runs of line breaks) nor '/' (which a punctuation piece takes along
-   * after its line break) — then count fast-path parts piece by piece and hand
-   * the rest, one remembered part at a time, to tiktoken.
+   * after its line break) — then count fast-path parts piece by piece and the
+   * rest, one remembered part at a time, whole.
    */
-  private countMixed(text: string): number {
+  private sumMixed(text: string, missing: string[]): number {
     let n = 0;
     let from = 0;
     for (let i = text.indexOf('\n'); i >= 0 && i + 1 < text.length; i = text.indexOf('\n', i + 1)) {
       const next = text.charCodeAt(i + 1);
       if (next === 0x2f || SPACE.test(text[i + 1])) continue;
-      n += this.countPart(text.slice(from, i + 1));
+      n += this.sumPart(text.slice(from, i + 1), missing);
       from = i + 1;
     }
-    return n + this.countPart(text.slice(from));
+    return n + this.sumPart(text.slice(from), missing);
   }
 
-  private countPart(part: string): number {
-    if (onFastPath(part)) return this.countPieces(part);
-    return this.countOf(part, false);
+  private sumPart(part: string, missing: string[]): number {
+    if (onFastPath(part)) return this.sumPieces(part, missing);
+    const c = this.counts.get(part);
+    if (c !== undefined) return c;
+    this.slowTexts++;
+    missing.push(part);
+    return 0;
   }
 
-  /** The remembered count of a piece (or of a part off the fast path), encoded the first time. */
-  private countOf(text: string, piece: boolean): number {
-    let c = this.counts.get(text);
-    if (c === undefined) {
-      if (piece) this.misses++;
-      else this.slowTexts++;
-      c = this.encodeCount(text);
-      if (this.counts.size >= MAX_REMEMBERED) this.counts.clear();
-      this.counts.set(text, c);
-    }
-    return c;
-  }
-
-  /** Sums `each` over the pieces of `text`, which tile it; `rest` takes any tail the pattern would not match (never seen). */
-  private sumPieces(text: string, each: (piece: string) => number, rest: (tail: string) => number): number {
+  /** Sums the remembered counts over the pieces of `text`, which tile it; the pattern never fails to match, but a tail it left would be counted whole. */
+  private sumPieces(text: string, missing: string[]): number {
     const re = this.sticky;
+    const counts = this.counts;
     let n = 0;
     let at = 0;
     re.lastIndex = 0;
     while (at < text.length) {
-      if (!re.test(text)) return n + rest(text.slice(at));
+      if (!re.test(text)) {
+        missing.push(text.slice(at));
+        return n;
+      }
       const end = re.lastIndex;
-      n += each(text.slice(at, end));
+      const piece = text.slice(at, end);
+      const c = counts.get(piece);
+      if (c === undefined) missing.push(piece);
+      else n += c;
       at = end;
     }
     return n;
@@ -137,8 +162,15 @@ export class PieceCounter {
   estimate(text: string): number {
     const guess = (t: string) => Math.ceil(t.length / 3);
     if (!onFastPath(text)) return guess(text);
-    return this.sumPieces(text, (piece) => this.counts.get(piece) ?? guess(piece), guess);
+    const unknown = this.scratch;
+    unknown.length = 0;
+    let n = this.sumPieces(text, unknown);
+    for (const piece of unknown) n += guess(piece);
+    return n;
   }
+
+  /** For `estimate`, which runs per line and never re-enters. */
+  private readonly scratch: string[] = [];
 
   get remembered(): number {
     return this.counts.size;

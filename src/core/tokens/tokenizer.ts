@@ -1,20 +1,15 @@
-// Exact token counts with tiktoken (WASM), loaded through `tiktoken/init` so the
-// WASM and encoder JSON stay files next to the bundle instead of inlined JS.
-import { readFileSync } from 'node:fs';
-import { init, Tiktoken } from 'tiktoken/init';
+// Exact token counts: tiktoken's pre-tokenizer pieces counted once each
+// (pieces.ts), tiktoken's BPE (bpe.ts) asked only for pieces not seen before —
+// on this thread, or in a worker (bpeService.ts) where this thread is an editor's.
+import { existsSync } from 'node:fs';
 import { assetPath } from '../assets';
+import { ENCODINGS, LocalBpe, loadWasm, readEncoderData, splitLongRuns, type Bpe, type EncodingName } from './bpe';
+import { BpeService } from './bpeService';
 import { PieceCounter, type PieceTable } from './pieces';
 
-export type EncodingName = 'o200k_base' | 'cl100k_base';
-export const ENCODINGS: readonly EncodingName[] = ['o200k_base', 'cl100k_base'];
+export { ENCODINGS, type EncodingName };
 
-let wasmReady: Promise<void> | undefined;
 const tokenizers = new Map<EncodingName, Tokenizer>();
-
-function loadWasm(): Promise<void> {
-  wasmReady ??= init((imports) => WebAssembly.instantiate(readFileSync(assetPath('tiktoken_bg.wasm')), imports)).then(() => undefined);
-  return wasmReady;
-}
 
 export function isEncodingName(name: string): name is EncodingName {
   return (ENCODINGS as readonly string[]).includes(name);
@@ -24,15 +19,37 @@ export function isEncodingName(name: string): name is EncodingName {
 export interface Tokenizer {
   readonly encoding: EncodingName;
   count(text: string): number;
+  /**
+   * Counts many texts; pieces not seen before go to the BPE worker without
+   * blocking this thread (on this thread when there is no worker).
+   */
+  countMany(texts: readonly string[]): Promise<number[]>;
   /** `count` when every pre-tokenizer piece is already known; a close estimate otherwise, without building the BPE tables. */
   estimate(text: string): number;
   encode(text: string): Uint32Array;
   decode(tokens: Uint32Array): string;
+  /** `encode` and `decode` off this thread when the worker runs (whole prompts take tiktoken milliseconds). */
+  encodeAsync(text: string): Promise<Uint32Array>;
+  decodeAsync(tokens: Uint32Array): Promise<string>;
+  /**
+   * Moves the BPE tables to a worker thread (once per process; later calls share
+   * it). Resolves true when the worker can answer, false when counting stays on
+   * this thread (no bundled worker script, or it failed: said through `log`).
+   */
+  useWorker(opts?: { log?: (msg: string) => void }): Promise<boolean>;
   /** Pre-tokenizer pieces counted so far, and their counts (persisted with the index). */
   knownPieces(): PieceTable;
   learnPieces(table: PieceTable): void;
-  /** How counting went: pieces remembered and encoded, texts off the fast path, whether the BPE tables were built. */
-  stats(): { pieces: number; pieceMisses: number; slowTexts: number; bpeBuilt: boolean };
+  /** How counting went: pieces remembered and encoded, texts off the fast path, whether the BPE tables were built on this thread, the worker's state. */
+  stats(): TokenizerStats;
+}
+
+export interface TokenizerStats {
+  pieces: number;
+  pieceMisses: number;
+  slowTexts: number;
+  bpeBuilt: boolean;
+  worker?: { running: boolean; restarts: number; syncCalls: number; asyncCalls: number; localAnswers: number };
 }
 
 /** Loads (once per process) the tokenizer for `encoding`. */
@@ -46,93 +63,93 @@ export async function loadTokenizer(encoding: EncodingName): Promise<Tokenizer> 
   return tokenizer;
 }
 
+/** The bundled BPE worker script, or undefined when it is not built. */
+function bpeWorkerScript(): string | undefined {
+  try {
+    const p = assetPath('bpeWorker.js');
+    return existsSync(p) ? p : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function makeTokenizer(encoding: EncodingName): Tokenizer {
-  const data = JSON.parse(readFileSync(assetPath(`encoders/${encoding}.json`), 'utf8')) as {
-    bpe_ranks: string;
-    special_tokens: Record<string, number>;
-    pat_str: string;
-  };
-  // Building the BPE tables costs ≈150 ms and ≈80 MB, so it waits for the first
-  // piece that is not already known.
-  let enc: Tiktoken | undefined;
-  const encoder = (): Tiktoken => (enc ??= new Tiktoken(data.bpe_ranks, data.special_tokens, data.pat_str));
-  const encode = (text: string): Uint32Array => {
+  const data = readEncoderData(encoding);
+  // The tables wait for the first piece that is not already known (or never come, with the worker).
+  const local = new LocalBpe(data);
+  let bpe: Bpe = local;
+  let service: BpeService | undefined;
+  const pieces = new PieceCounter(data.pat_str, (texts) => bpe.countEach(texts));
+
+  /** Sum of the known pieces of `text` (cut in over-long runs first); pieces not known go to `missing`. */
+  const sumKnown = (text: string, missing: string[]): number => {
     const parts = splitLongRuns(text);
-    if (!parts) return encoder().encode_ordinary(text);
-    const encoded = parts.map((p) => encoder().encode_ordinary(p));
-    const out = new Uint32Array(encoded.reduce((n, a) => n + a.length, 0));
-    let at = 0;
-    for (const a of encoded) {
-      out.set(a, at);
-      at += a.length;
-    }
-    return out;
-  };
-  const pieces = new PieceCounter(data.pat_str, (text) => encoder().encode_ordinary(text).length);
-  const count = (text: string): number => {
-    if (text.length === 0) return 0;
-    const parts = splitLongRuns(text);
-    if (!parts) return pieces.count(text);
+    if (!parts) return pieces.sumKnown(text, missing);
     let n = 0;
-    for (const p of parts) n += pieces.count(p);
+    for (const p of parts) n += pieces.sumKnown(p, missing);
     return n;
   };
-  const decoder = new TextDecoder();
+
+  const count = (text: string): number => {
+    if (text.length === 0) return 0;
+    const missing: string[] = [];
+    const n = sumKnown(text, missing);
+    return missing.length === 0 ? n : n + pieces.countMissing(missing);
+  };
+
+  const countMany = async (texts: readonly string[]): Promise<number[]> => {
+    const missing: string[] = [];
+    const ends: number[] = [];
+    const sums = texts.map((t) => {
+      const n = sumKnown(t, missing);
+      ends.push(missing.length);
+      return n;
+    });
+    if (missing.length === 0) return sums;
+    const unique = [...new Set(missing)];
+    const counts = service ? await service.countEachAsync(unique) : local.countEach(unique);
+    const byPiece = pieces.learnCounts(unique, counts);
+    let k = 0;
+    for (let i = 0; i < texts.length; i++) for (; k < ends[i]; k++) sums[i] += byPiece.get(missing[k])!;
+    return sums;
+  };
+
   return {
     encoding,
     // Special-token text in user code (e.g. "<|endoftext|>") is counted as plain text.
     count,
+    countMany,
     estimate: (text) => pieces.estimate(text),
-    encode,
-    decode: (tokens) => decoder.decode(encoder().decode(tokens)),
+    encode: (text) => bpe.encode(text),
+    decode: (tokens) => bpe.decode(tokens),
+    encodeAsync: (text) => (service ? service.encodeAsync(text) : Promise.resolve(local.encode(text))),
+    decodeAsync: (tokens) => (service ? service.decodeAsync(tokens) : Promise.resolve(local.decode(tokens))),
+    useWorker: (opts = {}) => {
+      if (!service) {
+        const script = bpeWorkerScript();
+        if (!script) {
+          opts.log?.('tokenizer worker not built (dist/bpeWorker.js): counting new pieces on this thread');
+          return Promise.resolve(false);
+        }
+        service = new BpeService({ script, encoding, log: opts.log }, local);
+        bpe = service;
+      }
+      return service.ready;
+    },
     knownPieces: () => pieces.table(),
-    stats: () => ({ pieces: pieces.remembered, pieceMisses: pieces.misses, slowTexts: pieces.slowTexts, bpeBuilt: enc !== undefined }),
+    stats: () => ({
+      pieces: pieces.remembered,
+      pieceMisses: pieces.misses,
+      slowTexts: pieces.slowTexts,
+      bpeBuilt: local.built,
+      worker: service && {
+        running: service.usingWorker,
+        restarts: service.restarts,
+        syncCalls: service.syncCalls,
+        asyncCalls: service.asyncCalls,
+        localAnswers: service.localAnswers,
+      },
+    }),
     learnPieces: (table) => pieces.learn(table),
   };
-}
-
-/**
- * BPE merging in tiktoken is quadratic in the length of one pre-tokenizer piece:
- * 100,000 letters without a break take 14 s, a 1 MB run minutes. Real code has no
- * piece anywhere near this long, so text is cut inside runs of one character class
- * (letters and other non-ASCII, ASCII punctuation, whitespace) longer than this and
- * the parts are encoded apart. Counts stay exact for real code; a pathological run
- * may count a token more per cut.
- */
-export const MAX_RUN = 256;
-
-function runClass(c: number): number {
-  if (c >= 48 && c <= 57) return 0; // digits: pieces of at most 3
-  if (c === 32 || (c >= 9 && c <= 13)) return 1;
-  if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c >= 128) return 2;
-  return 3;
-}
-
-/** The text cut inside over-long runs, or undefined when it has none (the common case). */
-export function splitLongRuns(text: string): string[] | undefined {
-  if (text.length <= MAX_RUN) return undefined;
-  let cuts: number[] | undefined;
-  let cls = -1;
-  let run = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    const k = runClass(c);
-    if (k !== cls || k === 0) {
-      cls = k;
-      run = 1;
-    } else if (++run > MAX_RUN && !(c >= 0xdc00 && c <= 0xdfff)) {
-      // Never between the halves of a surrogate pair.
-      (cuts ??= []).push(i);
-      run = 1;
-    }
-  }
-  if (!cuts) return undefined;
-  const parts: string[] = [];
-  let from = 0;
-  for (const at of cuts) {
-    parts.push(text.slice(from, at));
-    from = at;
-  }
-  parts.push(text.slice(from));
-  return parts;
 }
