@@ -3,7 +3,7 @@
 // with its requests answered; a hung or broken one given up for this thread's
 // encoder, said once. Needs dist/bpeWorker.js (npm test builds it).
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -74,6 +74,19 @@ describe('BPE worker', { skip }, () => {
       assert.equal(local.built, false, 'the tables were built on this thread');
       assert.equal(svc.localAnswers, 0);
       assert.ok(svc.syncCalls >= 9 && svc.asyncCalls >= 9);
+    } finally {
+      await svc.close();
+    }
+  });
+
+  it('runs at a lower CPU priority than this thread (Linux: nice 10 for the worker thread only)', { skip: process.platform !== 'linux' && 'per-thread priority is Linux only' }, async () => {
+    const { svc } = service();
+    try {
+      await svc.ready;
+      const nice = (tid: string) => Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[16]);
+      const tids = readdirSync('/proc/self/task');
+      assert.equal(nice(String(process.pid)), 0, 'the main thread must keep its priority');
+      assert.ok(tids.some((t) => nice(t) === 10), `no thread at nice 10: ${tids.map((t) => `${t}:${nice(t)}`).join(' ')}`);
     } finally {
       await svc.close();
     }
