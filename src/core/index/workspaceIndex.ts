@@ -5,7 +5,7 @@ import { closeSync, constants as fsc, fstatSync, openSync, readFileSync } from '
 import { join } from 'node:path';
 import { DEFAULT_CHUNK_OPTIONS, splitLines, type ChunkOptions, type SyntaxLike } from '../chunk/chunker';
 import { decodeSource, readSource } from '../scan/readSource';
-import { nextTurn, SLICE_MS, slicer } from '../slices';
+import { nextTurn, sliceSpent, slicer } from '../slices';
 import { countSkip, IgnoreMatcher, scanWorkspace, type ScannedFile } from '../scan/scanner';
 import { TokenCache } from '../tokens/tokenCache';
 import { loadTokenizer, type EncodingName, type Tokenizer } from '../tokens/tokenizer';
@@ -245,6 +245,8 @@ export class WorkspaceIndex implements IndexView {
     let filesRead = 0;
     let filesFromCache = 0;
     const toRead: ScannedFile[] = [];
+    // Let the event loop breathe: the extension host must stay responsive.
+    const breatheIfDue = slicer();
     for (const file of scan.files) {
       const known = this.records.get(file.path) ?? cached?.files.get(file.path);
       if (known && known.size === file.size && known.mtimeMs === file.mtimeMs) {
@@ -252,6 +254,7 @@ export class WorkspaceIndex implements IndexView {
           const { links: _, ...record } = known as CachedFile; // links live in the graph, not in records
           this.putRecord(record);
           filesFromCache++;
+          await breatheIfDue(); // a warm start puts every file: 100,000 of them take seconds
         }
       } else {
         toRead.push(file);
@@ -268,18 +271,11 @@ export class WorkspaceIndex implements IndexView {
     let done = 0;
     const onFileDone = async () => {
       done++;
-      if (performance.now() - lastYield > SLICE_MS) {
+      if (sliceSpent()) {
         opts.onProgress?.({ phase: 'read', done, total: toRead.length });
-        await breathe();
+        await nextTurn();
       }
     };
-    // Let the event loop breathe: the extension host must stay responsive.
-    const breathe = async () => {
-      await nextTurn();
-      lastYield = performance.now();
-    };
-    let lastYield = performance.now();
-    const breatheIfDue = () => (performance.now() - lastYield > SLICE_MS ? breathe() : Promise.resolve());
     /** Reads and indexes one file on this thread; false when it was skipped. */
     const readAndIndex = async (file: { path: string; abs: string }): Promise<boolean> => {
       const res = await readSource(file.abs, (this.options.maxFileSizeKB ?? 1024) * 1024);
@@ -300,6 +296,8 @@ export class WorkspaceIndex implements IndexView {
           while (next < toRead.length && !opts.signal?.aborted) {
             const file = toRead[next++];
             const reply = await pool.run({ id: nextId++, path: file.path, abs: file.abs });
+            // Replies arrive together, on I/O: each waits for a turn once the running slice is spent.
+            await breatheIfDue();
             if ('record' in reply) {
               const { chunks } = reply.record;
               const n = chunks.length;

@@ -5,7 +5,7 @@
 import type { CandidateSource, Chunk, CursorWindow, EditorSignals, RankedChunk } from '../types';
 import { isCurrent, type IndexView } from '../index/indexView';
 import { addTermScores, bm25Of, dirOf, fileOrdinals, ordinalOf, ordinalOfId, topScores, type Bm25Index } from './bm25';
-import { SLICE_MS, nextTurn } from '../slices';
+import { nextTurn, sliceSpent } from '../slices';
 import { identifiers, isTerm, queryTermsFromText, splitIdentifier } from './text';
 
 /** Structural features, in the order the model's combiner expects them. */
@@ -132,18 +132,16 @@ export function gatherCandidates(req: RankQuery): Stage1Output {
 /**
  * gatherCandidates for the extension host: on a million chunks, scoring every
  * query term's postings takes tens of milliseconds, so it yields to the event
- * loop between terms once SLICE_MS have passed. Same result; undefined when
+ * loop between terms once its slice is spent. Same result; undefined when
  * `signal` aborts it.
  */
 export async function gatherCandidatesInSlices(req: RankQuery, signal?: AbortSignal): Promise<Stage1Output | undefined> {
   const steps = gatherSteps(req);
-  let last = performance.now();
   for (;;) {
     const step = steps.next();
     if (step.done) return step.value;
-    if (performance.now() - last >= SLICE_MS) {
-      await nextTurn();
-      last = performance.now();
+    if (sliceSpent()) {
+      await nextTurn('query');
       if (signal?.aborted) {
         steps.return(undefined as never); // runs its cleanup
         return undefined;
