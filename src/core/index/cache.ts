@@ -6,7 +6,8 @@
 // the event loop between files. Anything unexpected — truncated, corrupted,
 // other version — is ignored and the index is rebuilt; never trusted blindly.
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { chunkId, type ChunkOptions } from '../chunk/chunker';
 import { ChunkPack, type ChunkFields, type TermTable } from './chunkStore';
@@ -106,7 +107,8 @@ export async function loadIndexCache(
 ): Promise<{ files: Map<string, CachedFile>; pieces: PieceTable } | undefined> {
   let buf: Buffer;
   try {
-    buf = readFileSync(indexCachePath(cacheDir, root, encoding));
+    // Off this thread: 100,000 files make a 400 MB cache, a second of reading.
+    buf = await readFile(indexCachePath(cacheDir, root, encoding));
   } catch {
     return undefined;
   }
