@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { INDEX_CACHE_VERSION, indexCachePath } from '../../src/core/index/cache';
+import { INDEX_CACHE_VERSION, indexCachePath, LineReader } from '../../src/core/index/cache';
 import { WorkspaceIndex } from '../../src/core/index/workspaceIndex';
 import { scanWorkspace } from '../../src/core/scan/scanner';
 import { loadTokenizer } from '../../src/core/tokens/tokenizer';
@@ -160,6 +160,8 @@ describe('workspace index', () => {
       good.replace(/\n\{"terms":\[[^\n]*\n/, '\n{"terms":[],"file":{"path":"src/main.ts","size":1}}\n'),
       good.replace(/\{"end":\d+\}\n$/, ''),
       good.replace(/\{"end":(\d+)\}\n$/, (_, n: string) => `{"end":${Number(n) + 1}}\n`),
+      good.slice(0, -1), // no newline after the end line
+      `${good}{"end":0}\n`, // something after it
     ];
     for (const v of variants) {
       assert.notEqual(v, good);
@@ -168,6 +170,27 @@ describe('workspace index', () => {
       assert.equal(idx.stats().filesRead, 4, 'an untrusted cache is ignored and the files are read');
       assert.deepEqual(snapshot(idx), fresh);
     }
+  });
+
+  it('reads the cache line by line across reads of any size, long lines and multi-byte characters included', async () => {
+    const w = ws({});
+    const file = join(w.root, 'lines.txt');
+    const lines = ['{"a":1}', '', 'é'.repeat(50), 'x'.repeat(300), '日本語🚀', '{"end":3}'];
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    for (const size of [1, 3, 7, 64, 1 << 20]) {
+      const r = await LineReader.open(file, size);
+      const got: string[] = [];
+      for (let l = await r.next(); l !== undefined; l = await r.next()) got.push(l);
+      assert.deepEqual(got, lines, `read size ${size}`);
+      assert.equal(await r.atEnd(), true);
+      await r.close();
+    }
+    writeFileSync(file, 'one\ntwo'); // the last line has no newline: not a complete line
+    const r = await LineReader.open(file, 2);
+    assert.equal(await r.next(), 'one');
+    assert.equal(await r.atEnd(), false);
+    assert.equal(await r.next(), undefined);
+    await r.close();
   });
 
   it('an edit re-counts only the chunks whose text changed', async () => {

@@ -3,6 +3,7 @@
 // on this thread, or in a worker (bpeService.ts) where this thread is an editor's.
 import { existsSync } from 'node:fs';
 import { assetPath } from '../assets';
+import { slicer } from '../slices';
 import { ENCODINGS, LocalBpe, loadWasm, readEncoderData, splitLongRuns, type Bpe, type EncodingName } from './bpe';
 import { BpeService } from './bpeService';
 import { PieceCounter, type PieceTable } from './pieces';
@@ -10,6 +11,7 @@ import { PieceCounter, type PieceTable } from './pieces';
 export { ENCODINGS, type EncodingName };
 
 const tokenizers = new Map<EncodingName, Tokenizer>();
+const breathe = slicer();
 
 export function isEncodingName(name: string): name is EncodingName {
   return (ENCODINGS as readonly string[]).includes(name);
@@ -57,7 +59,8 @@ export async function loadTokenizer(encoding: EncodingName): Promise<Tokenizer> 
   await loadWasm();
   let tokenizer = tokenizers.get(encoding);
   if (!tokenizer) {
-    tokenizer = makeTokenizer(encoding);
+    await breathe(); // reading the encoder file takes ≈10 ms: not on top of a spent slice
+    tokenizer = tokenizers.get(encoding) ?? makeTokenizer(encoding);
     tokenizers.set(encoding, tokenizer);
   }
   return tokenizer;
@@ -90,15 +93,17 @@ function makeTokenizer(encoding: EncodingName): Tokenizer {
     return n;
   };
 
+  // Reused by `count`, which never re-enters (the BPE call it may make is synchronous).
+  const missing: string[] = [];
   const count = (text: string): number => {
     if (text.length === 0) return 0;
-    const missing: string[] = [];
+    missing.length = 0;
     const n = sumKnown(text, missing);
     return missing.length === 0 ? n : n + pieces.countMissing(missing);
   };
 
   const countMany = async (texts: readonly string[]): Promise<number[]> => {
-    const missing: string[] = [];
+    const missing: string[] = []; // its own: other counts run while this one waits
     const ends: number[] = [];
     const sums = texts.map((t) => {
       const n = sumKnown(t, missing);
