@@ -8,6 +8,7 @@ import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import type { IndexView } from '../index/indexView';
 import type { CursorWindow, EditorSignals, RankedChunk } from '../types';
 import { assetPath } from '../assets';
+import { nextTurn, sliceSpent } from '../slices';
 import { buildInputs, keyIds, MODEL_FORMAT, type ModelInputs, type ModelMeta } from './model';
 import { FEATURE_NAMES, gatherCandidates, gatherCandidatesInSlices, toRanked, type Candidate, type Stage1Output } from './stage1';
 import type { Bm25Index } from './bm25';
@@ -186,6 +187,9 @@ export class Ranker {
     }
     let ort: Ort;
     try {
+      // Loading ONNX Runtime's native module (≈20 ms) and creating a session (its
+      // native constructor, ≈20 ms) both run on this thread: each gets a turn of its own.
+      await nextTurn();
       ort = await import('onnxruntime-node');
     } catch (err) {
       return degrade(`ONNX Runtime failed to load (${(err as Error).message})`);
@@ -209,6 +213,7 @@ export class Ranker {
         continue;
       }
       try {
+        await nextTurn();
         const session = await ort.InferenceSession.create(bytes, { executionProviders: [ep], graphOptimizationLevel: 'all', logSeverityLevel: 3 });
         const r = new Ranker(ort, session, meta, ep, undefined, failures.length ? failures.join('; ') : undefined);
         await r.warmUp();
@@ -302,6 +307,7 @@ export class Ranker {
     if (req.signal?.aborted) throw abortError();
     const cands = s1.candidates;
     try {
+      if (sliceSpent()) await nextTurn('query'); // the model's inputs take a few ms of their own
       const keys = cands.map((c) => this.keysOf(c, s1.bm));
       const x = buildInputs(this.meta, s1.terms, keys, cands.map((c) => c.features));
       const { score, contrib } = await this.run(cands.length, x);
