@@ -2,7 +2,7 @@
 // so term frequency is binary). Built once per index state and cached.
 import type { Chunk } from '../types';
 import type { IndexView } from '../index/indexView';
-import { slicer } from '../slices';
+import { nextTurn, sliceSpent, slicer } from '../slices';
 import { PostingsBuilder, type PostingLists } from './postings';
 
 export const BM25_K1 = 1.2;
@@ -191,6 +191,11 @@ export async function prepareBm25(index: IndexView, opts: { allowStale?: boolean
     if (cached?.version !== undefined && typeof index.changedSince === 'function') {
       const changed = index.changedSince(cached.version);
       if (changed && changed.length <= QUICK_PATCH_FILES) {
+        // A patch of QUICK_PATCH_FILES files runs at once: it starts a slice of its own (then the loop looks again).
+        if (changed.length > 1 && sliceSpent()) {
+          await nextTurn('query');
+          continue;
+        }
         // Patched here, not through bm25Of: where a patch does not fit, bm25Of would build all at once.
         if (patch(cached, index, changed)) {
           cached.version = version;
