@@ -6,7 +6,7 @@
 // Turns are handed out here, one per event-loop iteration: several jobs that
 // each yield on their own (setImmediate) all resume in the same iteration, one
 // slice after another, and the loop's timers and I/O wait for all of them
-// (bench:load: 60–80 ms gaps from four 12 ms slices and a GC in a row). The
+// (bench:load: 60–80 ms gaps made of several slices and a GC in a row). The
 // slice is shared too: work that resumes on I/O (a worker's reply) counts from
 // the start of the slice that ran last, so it yields at its first check when
 // that slice is spent.
