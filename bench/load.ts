@@ -112,18 +112,8 @@ async function main(): Promise<void> {
   }, 100);
   const engine = await ContextEngine.open({ root, index: { cacheDir, workers: 'auto', tokenWorker: !args.includes('--no-token-worker') }, ranker: { device: 'cpu' } });
   const h = monitorEventLoopDelay({ resolution: 5 });
-  // A second, independent stall probe: the longest gap between 10 ms timer ticks.
-  let lastTick = performance.now();
-  let maxGap = 0;
-  /** Gaps over 30 ms: when (s since the refresh began) and how long, to match against a --cpu-prof profile. */
-  const longGaps: Array<{ at: number; ms: number }> = [];
-  const gapTimer = setInterval(() => {
-    const now = performance.now();
-    const gap = now - lastTick - 10;
-    maxGap = Math.max(maxGap, gap);
-    if (gap > 30) longGaps.push({ at: (lastTick - started) / 1000, ms: gap });
-    lastTick = now;
-  }, 10);
+  // A second, independent stall probe; times from the refresh's start, to match against a --cpu-prof profile.
+  const ticks = timerGaps(() => started);
   // When monitorEventLoopDelay's maximum was set (checked every 100 ms), to find it in a profile.
   let eldMax = 0;
   let eldMaxAt = 0;
@@ -192,7 +182,7 @@ async function main(): Promise<void> {
   await engine.index.flush();
   const savedAt = performance.now();
   h.disable();
-  clearInterval(gapTimer);
+  ticks.stop();
   clearInterval(rssTimer);
   clearInterval(eldTimer);
   gcObserver.disconnect();
@@ -203,6 +193,8 @@ async function main(): Promise<void> {
   if (scanDoneAt) log(`  scan (100,000-file walk) done after ${((scanDoneAt - started) / 1000).toFixed(1)} s`);
   if (abortedAt !== undefined) log(`  abort → refresh returned in ${(returned - abortedAt).toFixed(0)} ms (partial: ${stats.files} files)`);
   log(`  event loop (monitorEventLoopDelay): max ${(h.max / 1e6).toFixed(1)} ms, p99 ${(h.percentile(99) / 1e6).toFixed(1)} ms, mean ${(h.mean / 1e6).toFixed(1)} ms; the max seen by ${eldMaxAt.toFixed(1)} s  [target: max ≤ 50 ms]`);
+  const maxGap = ticks.gaps.reduce((m, g) => Math.max(m, g.ms), 0);
+  const longGaps = ticks.gaps.filter((g) => g.ms > 30);
   log(`  event loop (10 ms timer gaps, times from the refresh's start, monotonic ${startedMonoUs} µs): longest extra delay ${maxGap.toFixed(1)} ms; ${longGaps.filter((g) => g.ms > 50).length} over 50 ms, ${longGaps.length} over 30 ms${longGaps.length ? `, longest: ${[...longGaps].sort((a, b) => b.ms - a.ms).slice(0, 12).map((g) => `${g.ms.toFixed(0)} ms at ${g.at.toFixed(2)} s`).join(', ')}` : ''}`);
   const gcKinds: Record<number, string> = { 1: 'scavenge', 2: 'mark-compact', 4: 'incremental', 8: 'weak callbacks' };
   log(`  GC pauses over 5 ms on this thread: ${gcPauses.length}${gcPauses.length ? `, longest: ${[...gcPauses].sort((a, b) => b.ms - a.ms).slice(0, 6).map((g) => `${g.ms.toFixed(0)} ms ${gcKinds[g.kind] ?? g.kind} at ${g.at.toFixed(2)} s`).join(', ')}` : ''}`);
@@ -221,6 +213,18 @@ async function main(): Promise<void> {
   if (!dirArg && !args.includes('--keep')) rmSync(root, { recursive: true, force: true });
 }
 
+/** Every gap between 10 ms timer ticks beyond the 10 ms, with when it began (s from `origin()`): a stall probe independent of monitorEventLoopDelay. */
+function timerGaps(origin: () => number): { gaps: Array<{ at: number; ms: number }>; stop(): void } {
+  let lastTick = performance.now();
+  const gaps: Array<{ at: number; ms: number }> = [];
+  const timer = setInterval(() => {
+    const now = performance.now();
+    gaps.push({ at: (lastTick - origin()) / 1000, ms: now - lastTick - 10 });
+    lastTick = now;
+  }, 10);
+  return { gaps, stop: () => clearInterval(timer) };
+}
+
 /** --warm: a second engine on the cache the first one wrote, as when the editor opens the workspace again. */
 async function warmStart(root: string, cacheDir: string): Promise<void> {
   let peak = process.memoryUsage().rss;
@@ -228,13 +232,8 @@ async function warmStart(root: string, cacheDir: string): Promise<void> {
   const engine = await ContextEngine.open({ root, index: { cacheDir, workers: 'auto', tokenWorker: !args.includes('--no-token-worker') }, ranker: { device: 'cpu' } });
   const h = monitorEventLoopDelay({ resolution: 5 });
   const t = performance.now();
-  let lastTick = t;
-  const gaps: Array<{ ms: number; at: number }> = [];
-  const gapTimer = setInterval(() => {
-    const now = performance.now();
-    gaps.push({ ms: now - lastTick - 10, at: (lastTick - t) / 1000 });
-    lastTick = now;
-  }, 10);
+  const ticks = timerGaps(() => t);
+  const gaps = ticks.gaps;
   h.enable();
   log(`warm start: monotonic ${Number(process.hrtime.bigint() / 1000n)} µs at the refresh's start`);
   const stats = await engine.refresh();
@@ -245,7 +244,7 @@ async function warmStart(root: string, cacheDir: string): Promise<void> {
   const queryMs = performance.now() - q;
   await engine.index.flush();
   h.disable();
-  clearInterval(gapTimer);
+  ticks.stop();
   clearInterval(rssTimer);
   const sorted = [...gaps].sort((a, b) => b.ms - a.ms);
   log(`warm start: ${stats.files} files in ${(refreshMs / 1000).toFixed(1)} s (${stats.filesFromCache} from the cache, ${stats.filesRead} read); first query ${queryMs.toFixed(0)} ms, ${report.totals.promptTokens} prompt tokens`);

@@ -360,8 +360,8 @@ export class WorkspaceIndex implements IndexView {
     const { chunks } = rec;
     const n = chunks.length;
     const learnAlong = strings.slice(2 * n);
-    const prompt = this.options.promptText;
-    if (prompt) learnAlong.push(prompt.frame(rec.path, rec.language));
+    const frame = this.promptFrame(rec);
+    if (frame !== undefined) learnAlong.push(frame);
     for (let from = 0; from < n; ) {
       let to = from;
       for (let chars = 0; to < n && (to === from || chars < COUNT_BATCH_CHARS); to++) chars += strings[to].length;
@@ -376,9 +376,14 @@ export class WorkspaceIndex implements IndexView {
     }
   }
 
+  /** The prompt text around this file's snippets, whose pieces are counted ahead (see IndexOptions.promptText). */
+  private promptFrame(rec: FileRecord): string | undefined {
+    return this.options.promptText?.frame(rec.path, rec.language);
+  }
+
   private countFrameAhead(rec: FileRecord): void {
-    const prompt = this.options.promptText;
-    if (prompt) this.tokens.tokenizer.count(prompt.frame(rec.path, rec.language));
+    const frame = this.promptFrame(rec);
+    if (frame !== undefined) this.tokens.tokenizer.count(frame);
   }
 
   /**

@@ -30,9 +30,8 @@ export interface Tokenizer {
   estimate(text: string): number;
   encode(text: string): Uint32Array;
   decode(tokens: Uint32Array): string;
-  /** `encode` and `decode` off this thread when the worker runs (whole prompts take tiktoken milliseconds). */
+  /** `encode` off this thread when the worker runs (a whole prompt takes tiktoken milliseconds). */
   encodeAsync(text: string): Promise<Uint32Array>;
-  decodeAsync(tokens: Uint32Array): Promise<string>;
   /**
    * Moves the BPE tables to a worker thread (once per process; later calls share
    * it). Resolves true when the worker can answer, false when counting stays on
@@ -128,7 +127,6 @@ function makeTokenizer(encoding: EncodingName): Tokenizer {
     encode: (text) => bpe.encode(text),
     decode: (tokens) => bpe.decode(tokens),
     encodeAsync: (text) => (service ? service.encodeAsync(text) : Promise.resolve(local.encode(text))),
-    decodeAsync: (tokens) => (service ? service.decodeAsync(tokens) : Promise.resolve(local.decode(tokens))),
     useWorker: (opts = {}) => {
       if (!service) {
         const script = bpeWorkerScript();
