@@ -8,11 +8,13 @@
 // --no-token-worker (tiktoken's BPE tables on this thread, as the CLI has them)
 // --warm (then a second engine starts from the cache the first one wrote)
 // --cache DIR (keep the index cache there) --warm-only (with --cache: only the warm start, in this fresh process)
+// --alloc-prof FILE (a sampled profile of everything this thread allocates while indexing, garbage included: open in DevTools)
 // Measurements, not a test: nothing here fails a build.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { ContextEngine } from '../src/core/engine';
 import { emptySignals } from '../src/core/types';
 import { walkSources } from './corpus';
@@ -125,8 +127,13 @@ async function main(): Promise<void> {
   }, 100);
   // Garbage-collection pauses on this thread (the atomic part; incremental marking runs inside JS slices).
   const gcPauses: Array<{ at: number; ms: number; kind: number }> = [];
+  /** Every collection on this thread by kind: how many, and their pauses summed (ms). */
+  const gcByKind = new Map<number, { n: number; ms: number }>();
   const gcObserver = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
+      const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind ?? 0;
+      const k = gcByKind.get(kind) ?? { n: 0, ms: 0 };
+      gcByKind.set(kind, { n: k.n + 1, ms: k.ms + e.duration });
       if (e.duration > 5) gcPauses.push({ at: (e.startTime + performance.timeOrigin - (performance.timeOrigin + started)) / 1000, ms: e.duration, kind: (e as unknown as { detail?: { kind?: number } }).detail?.kind ?? 0 });
     }
   });
@@ -141,6 +148,11 @@ async function main(): Promise<void> {
   /** The monotonic clock a --cpu-prof profile's timestamps use (µs), at `started`. */
   const startedMonoUs = Number(process.hrtime.bigint() / 1000n);
   h.enable();
+  const allocSession = args.includes('--alloc-prof') ? new Session() : undefined;
+  if (allocSession) {
+    allocSession.connect();
+    allocSession.post('HeapProfiler.startSampling', { samplingInterval: 256 * 1024, includeObjectsCollectedByMinorGC: true, includeObjectsCollectedByMajorGC: true } as object);
+  }
   const refreshing = engine.refresh({ signal: abort.signal, onProgress: (p) => (lastProgress = p) });
   let finished = false;
   let returnedAt = 0;
@@ -183,6 +195,14 @@ async function main(): Promise<void> {
   const savedAt = performance.now();
   h.disable();
   ticks.stop();
+  if (allocSession) {
+    await new Promise<void>((resolve) =>
+      allocSession.post('HeapProfiler.stopSampling', (err, res) => {
+        if (!err) writeFileSync(args[args.indexOf('--alloc-prof') + 1], JSON.stringify((res as { profile: unknown }).profile));
+        resolve();
+      }),
+    );
+  }
   clearInterval(rssTimer);
   clearInterval(eldTimer);
   gcObserver.disconnect();
@@ -195,8 +215,9 @@ async function main(): Promise<void> {
   log(`  event loop (monitorEventLoopDelay): max ${(h.max / 1e6).toFixed(1)} ms, p99 ${(h.percentile(99) / 1e6).toFixed(1)} ms, mean ${(h.mean / 1e6).toFixed(1)} ms; the max seen by ${eldMaxAt.toFixed(1)} s  [target: max ≤ 50 ms]`);
   const maxGap = ticks.gaps.reduce((m, g) => Math.max(m, g.ms), 0);
   const longGaps = ticks.gaps.filter((g) => g.ms > 30);
-  log(`  event loop (10 ms timer gaps, times from the refresh's start, monotonic ${startedMonoUs} µs): longest extra delay ${maxGap.toFixed(1)} ms; ${longGaps.filter((g) => g.ms > 50).length} over 50 ms, ${longGaps.length} over 30 ms${longGaps.length ? `, longest: ${[...longGaps].sort((a, b) => b.ms - a.ms).slice(0, 12).map((g) => `${g.ms.toFixed(0)} ms at ${g.at.toFixed(2)} s`).join(', ')}` : ''}`);
-  const gcKinds: Record<number, string> = { 1: 'scavenge', 2: 'mark-compact', 4: 'incremental', 8: 'weak callbacks' };
+  log(`  event loop (10 ms timer gaps, times from the refresh's start, monotonic ${startedMonoUs} µs): longest extra delay ${maxGap.toFixed(1)} ms; ${longGaps.filter((g) => g.ms > 50).length} over 50 ms, ${longGaps.length} over 30 ms${longGaps.length ? `, longest: ${[...longGaps].sort((a, b) => b.ms - a.ms).slice(0, 12).map(describeGap).join(', ')}` : ''}`);
+  const gcKinds: Record<number, string> = { [constants.NODE_PERFORMANCE_GC_MINOR]: 'scavenge', [constants.NODE_PERFORMANCE_GC_MAJOR]: 'mark-compact', [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental marking', [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weak callbacks' };
+  log(`  GC on this thread: ${[...gcByKind].map(([kind, k]) => `${k.n} ${gcKinds[kind] ?? kind} (${(k.ms / 1000).toFixed(1)} s)`).join(', ')}`);
   log(`  GC pauses over 5 ms on this thread: ${gcPauses.length}${gcPauses.length ? `, longest: ${[...gcPauses].sort((a, b) => b.ms - a.ms).slice(0, 6).map((g) => `${g.ms.toFixed(0)} ms ${gcKinds[g.kind] ?? g.kind} at ${g.at.toFixed(2)} s`).join(', ')}` : ''}`);
   const mu = process.memoryUsage();
   log(`  at the end: RSS ${(mu.rss / 2 ** 20).toFixed(0)} MiB, JS heap ${(mu.heapUsed / 2 ** 20).toFixed(0)} MiB, external+WASM ${((mu.external + mu.arrayBuffers) / 2 ** 20).toFixed(0)} MiB`);
@@ -214,13 +235,54 @@ async function main(): Promise<void> {
 }
 
 /** Every gap between 10 ms timer ticks beyond the 10 ms, with when it began (s from `origin()`): a stall probe independent of monitorEventLoopDelay. */
-function timerGaps(origin: () => number): { gaps: Array<{ at: number; ms: number }>; stop(): void } {
+/** A gap, and where the main thread's time went during it (Linux; see threadTimes). */
+interface Gap {
+  at: number;
+  ms: number;
+  /** ms on a CPU, ms runnable but waiting for one, ms stolen by the hypervisor (all CPUs). */
+  cpu?: number;
+  queued?: number;
+  steal?: number;
+}
+
+/**
+ * This thread's CPU time and run-queue wait (ns) from /proc/thread-self/schedstat,
+ * and the machine's steal time (ms) from /proc/stat. Read on every 10 ms tick
+ * (≈30 µs), so a long gap says whether the thread was working (JS, GC, native
+ * code), runnable but not scheduled (other threads on the 2 cores, or the
+ * hypervisor), or blocked (a lock, a page fault on I/O).
+ */
+function threadTimes(): { cpuNs: number; queuedNs: number; stealMs: number } | undefined {
+  try {
+    const [cpuNs, queuedNs] = readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ').map(Number);
+    const cpuLine = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/);
+    return { cpuNs, queuedNs, stealMs: Number(cpuLine[8]) * 10 };
+  } catch {
+    return undefined;
+  }
+}
+
+function describeGap(g: Gap): string {
+  const where = g.cpu === undefined ? '' : ` (on CPU ${g.cpu.toFixed(0)}, queued ${g.queued!.toFixed(0)}, asleep ${Math.max(0, g.ms + 10 - g.cpu - g.queued!).toFixed(0)}, steal ${g.steal!.toFixed(0)})`;
+  return `${g.ms.toFixed(0)} ms at ${g.at.toFixed(2)} s${where}`;
+}
+
+function timerGaps(origin: () => number): { gaps: Gap[]; stop(): void } {
   let lastTick = performance.now();
-  const gaps: Array<{ at: number; ms: number }> = [];
+  let last = threadTimes();
+  const gaps: Gap[] = [];
   const timer = setInterval(() => {
     const now = performance.now();
-    gaps.push({ at: (lastTick - origin()) / 1000, ms: now - lastTick - 10 });
+    const times = threadTimes();
+    const gap: Gap = { at: (lastTick - origin()) / 1000, ms: now - lastTick - 10 };
+    if (times && last) {
+      gap.cpu = (times.cpuNs - last.cpuNs) / 1e6;
+      gap.queued = (times.queuedNs - last.queuedNs) / 1e6;
+      gap.steal = times.stealMs - last.stealMs;
+    }
+    gaps.push(gap);
     lastTick = now;
+    last = times;
   }, 10);
   return { gaps, stop: () => clearInterval(timer) };
 }
@@ -248,7 +310,7 @@ async function warmStart(root: string, cacheDir: string): Promise<void> {
   clearInterval(rssTimer);
   const sorted = [...gaps].sort((a, b) => b.ms - a.ms);
   log(`warm start: ${stats.files} files in ${(refreshMs / 1000).toFixed(1)} s (${stats.filesFromCache} from the cache, ${stats.filesRead} read); first query ${queryMs.toFixed(0)} ms, ${report.totals.promptTokens} prompt tokens`);
-  log(`  event loop: monitorEventLoopDelay max ${(h.max / 1e6).toFixed(1)} ms, p99 ${(h.percentile(99) / 1e6).toFixed(1)} ms; 10 ms timer gaps: ${gaps.filter((g) => g.ms > 50).length} over 50 ms, longest ${sorted.slice(0, 8).map((g) => `${g.ms.toFixed(0)} ms at ${g.at.toFixed(2)} s`).join(', ')}  [target: max ≤ 50 ms]`);
+  log(`  event loop: monitorEventLoopDelay max ${(h.max / 1e6).toFixed(1)} ms, p99 ${(h.percentile(99) / 1e6).toFixed(1)} ms; 10 ms timer gaps: ${gaps.filter((g) => g.ms > 50).length} over 50 ms, longest ${sorted.slice(0, 8).map(describeGap).join(', ')}  [target: max ≤ 50 ms]`);
   log(`  peak RSS ${(peak / 2 ** 20).toFixed(0)} MiB${args.includes('--warm-only') ? '' : ' (this process held the cold index until just before: run --warm-only --cache DIR for a fresh one)'}`);
   await engine.dispose();
 }

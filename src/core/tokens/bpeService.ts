@@ -78,6 +78,8 @@ export class BpeService implements Bpe {
   /** Requests answered on this thread because no worker could (each may have built the tables here). */
   localAnswers = 0;
   syncCalls = 0;
+  /** The longest one synchronous request blocked this thread (ms). */
+  syncWaitMaxMs = 0;
   asyncCalls = 0;
 
   constructor(
@@ -182,13 +184,21 @@ export class BpeService implements Bpe {
     const req = { ...body, id: this.nextId++ } as BpeRequest;
     this.syncCalls++;
     live.port.postMessage(req);
-    const deadline = performance.now() + (this.opts.syncTimeoutMs ?? 5000);
+    const asked = performance.now();
+    try {
+      return this.awaitSync(live, req.id, asked + (this.opts.syncTimeoutMs ?? 5000));
+    } finally {
+      this.syncWaitMaxMs = Math.max(this.syncWaitMaxMs, performance.now() - asked);
+    }
+  }
+
+  private awaitSync(live: Live, id: number, deadline: number): BpeResponse | undefined {
     for (;;) {
       // Read the counter before looking at the port: an answer posted after the look bumps it, and the wait returns at once.
       const seq = Atomics.load(live.shared, BPE_SEQ);
       const got = receiveMessageOnPort(live.port) as { message: BpeResponse } | undefined;
       if (got) {
-        if (got.message.id === req.id) return got.message;
+        if (got.message.id === id) return got.message;
         continue; // an answer nobody waits for any more
       }
       if (Atomics.load(live.shared, BPE_STATE) === BpeState.Gone) return undefined;

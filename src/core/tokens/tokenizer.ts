@@ -50,7 +50,8 @@ export interface TokenizerStats {
   pieceMisses: number;
   slowTexts: number;
   bpeBuilt: boolean;
-  worker?: { running: boolean; restarts: number; syncCalls: number; asyncCalls: number; localAnswers: number };
+  /** syncWaitMaxMs: the longest the calling thread blocked on one synchronous request. */
+  worker?: { running: boolean; restarts: number; syncCalls: number; syncWaitMaxMs: number; asyncCalls: number; localAnswers: number };
 }
 
 /** Loads (once per process) the tokenizer for `encoding`. */
@@ -149,6 +150,7 @@ function makeTokenizer(encoding: EncodingName): Tokenizer {
         running: service.usingWorker,
         restarts: service.restarts,
         syncCalls: service.syncCalls,
+        syncWaitMaxMs: Math.round(service.syncWaitMaxMs * 10) / 10,
         asyncCalls: service.asyncCalls,
         localAnswers: service.localAnswers,
       },
