@@ -9,59 +9,109 @@
 // (heap snapshots of a 10,000-file index). Ids and hashes are made on demand:
 // nothing reads them per chunk of the workspace on a keystroke.
 import { chunkId } from '../chunk/chunker';
+import { SubstringMap } from '../substringMap';
 import type { Chunk, ChunkKind } from '../types';
 
 /** Term numbers below this take one UTF-16 unit, the rest two (terms seen first, the common ones, stay short). */
 const ONE_UNIT = 0x8000;
 
+/** The units of one term code, written into a buffer that every code reuses (codes are made one at a time). */
+let unitBuffer = new Uint16Array(1024);
+
+class UnitWriter {
+  private n = 0;
+
+  term(id: number): void {
+    if (this.n + 2 > unitBuffer.length) {
+      const bigger = new Uint16Array(unitBuffer.length * 2);
+      bigger.set(unitBuffer);
+      unitBuffer = bigger;
+    }
+    if (id < ONE_UNIT) unitBuffer[this.n++] = id;
+    else {
+      unitBuffer[this.n++] = ONE_UNIT | (id >>> 15);
+      unitBuffer[this.n++] = id & 0x7fff;
+    }
+  }
+
+  done(): string {
+    const { n } = this;
+    // Arguments go on the stack: a few thousand at a time.
+    if (n <= 4096) return String.fromCharCode.apply(null, unitBuffer.subarray(0, n) as unknown as number[]);
+    let out = '';
+    for (let i = 0; i < n; i += 4096) out += String.fromCharCode.apply(null, unitBuffer.subarray(i, Math.min(n, i + 4096)) as unknown as number[]);
+    return out;
+  }
+}
+
 /** Subtoken ↔ number, shared by every chunk of one index. */
 export class TermTable {
-  private readonly ids = new Map<string, number>();
-  private readonly terms: string[] = [];
+  /** Term → number: the number is the term's place in insertion order. */
+  private readonly ids = new SubstringMap();
 
-  number(term: string): number {
-    let id = this.ids.get(term);
-    if (id === undefined) {
-      id = this.terms.length;
-      this.ids.set(term, id);
-      this.terms.push(term);
-    }
-    return id;
+  /** The number of term[from, to) (numbered now if new). */
+  number(term: string, from = 0, to = term.length): number {
+    const id = this.ids.get(term, from, to);
+    if (id !== undefined) return id;
+    const fresh = this.ids.size;
+    this.ids.set(from === 0 && to === term.length ? term : term.slice(from, to), fresh);
+    return fresh;
   }
 
   term(id: number): string {
-    return this.terms[id] as string;
+    return this.ids.keys()[id] as string;
   }
 
   get size(): number {
-    return this.terms.length;
+    return this.ids.size;
   }
 
   encode(uses: readonly string[]): string {
     return this.code(uses.map((t) => this.number(t)));
   }
 
+  /** The code of terms given joined by single spaces (as index workers send them), without splitting them into strings. */
+  encodeJoined(joined: string): string {
+    const units = new UnitWriter();
+    for (let from = 0; from < joined.length; ) {
+      let to = joined.indexOf(' ', from);
+      if (to < 0) to = joined.length;
+      units.term(this.number(joined, from, to));
+      from = to + 1;
+    }
+    return units.done();
+  }
+
   /** The code of terms already numbered (the index cache maps its own numbers to these). */
   code(ids: readonly number[]): string {
-    const units: number[] = [];
-    for (const id of ids) {
-      if (id < ONE_UNIT) units.push(id);
-      else units.push(ONE_UNIT | (id >>> 15), id & 0x7fff);
-    }
-    if (units.length <= 4096) return String.fromCharCode(...units);
-    let out = '';
-    for (let i = 0; i < units.length; i += 4096) out += String.fromCharCode(...units.slice(i, i + 4096));
-    return out;
+    const units = new UnitWriter();
+    for (const id of ids) units.term(id);
+    return units.done();
   }
 
   /** The terms of `code` (or of its units from..to). */
   decode(code: string, from = 0, to = code.length): string[] {
     const out: string[] = [];
+    out.length = this.decodeInto(code, from, to, out);
+    return out;
+  }
+
+  /**
+   * Writes the terms of code[from, to) to out[0..n) and returns n; `out` keeps
+   * its length where it is longer (emptying an array gives its storage away,
+   * and the next writes would allocate it again).
+   */
+  decodeInto(code: string, from: number, to: number, out: string[]): number {
+    const terms = this.ids.keys();
+    let n = 0;
     for (let i = from; i < to; i++) {
       const u = code.charCodeAt(i);
-      out.push(this.terms[u < ONE_UNIT ? u : ((u & 0x7fff) << 15) | code.charCodeAt(++i)] as string);
+      const term = terms[u < ONE_UNIT ? u : ((u & 0x7fff) << 15) | code.charCodeAt(++i)] as string;
+      if (n < out.length) out[n] = term;
+      else out.push(term);
+      n++;
     }
-    return out;
+    return n;
   }
 }
 
@@ -222,6 +272,11 @@ export class ChunkPack {
   uses(i: number): string[] {
     return this.table.decode(this.codes, this.runStart(i, TERMS_END), this.at(i, TERMS_END));
   }
+
+  /** Chunk i's subtokens written to out[0..n); returns n (see TermTable.decodeInto). */
+  usesInto(i: number, out: string[]): number {
+    return this.table.decodeInto(this.codes, this.runStart(i, TERMS_END), this.at(i, TERMS_END), out);
+  }
 }
 
 /** One chunk of a pack: a view that reads its fields from the pack. */
@@ -263,6 +318,11 @@ export class IndexedChunk implements Chunk {
     return this.pack.uses(this.at);
   }
 
+  /** The subtokens written to out[0..n), returning n: for passes over every chunk, which would otherwise make an array per chunk. */
+  usesInto(out: string[]): number {
+    return this.pack.usesInto(this.at, out);
+  }
+
   /** True when the chunk keeps its terms in `table` (nothing to convert). */
   numberedIn(table: TermTable): boolean {
     return this.pack.table === table;
@@ -276,7 +336,7 @@ export class IndexedChunk implements Chunk {
 }
 
 /** Packs one file's chunks (already-packed chunks of `table` are kept as they are). */
-export function packChunks(path: string, language: string, chunks: readonly Chunk[], table: TermTable, intern: (s: string) => string): IndexedChunk[] {
+export function packChunks(path: string, language: string, chunks: readonly ChunkFields[], table: TermTable, intern: (s: string) => string, codes?: readonly string[]): IndexedChunk[] {
   if (chunks.every((c) => c instanceof IndexedChunk && c.numberedIn(table) && c.path === path)) return chunks as IndexedChunk[];
-  return new ChunkPack(path, language, chunks, table, intern).chunks;
+  return new ChunkPack(path, language, chunks, table, intern, codes).chunks;
 }

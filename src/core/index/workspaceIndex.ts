@@ -305,8 +305,9 @@ export class WorkspaceIndex implements IndexView {
               const n = chunks.length;
               const strings = replyStrings(reply);
               await this.countChunks(reply.record, strings, breatheIfDue);
-              chunks.forEach((c, i) => (c.uses = strings[n + i] ? strings[n + i].split(' ') : []));
-              this.putRecord(reply.record);
+              // Terms go straight from the joined strings to term numbers (no string per term).
+              const codes = chunks.map((_, i) => this.terms.encodeJoined(strings[n + i]));
+              this.putRecord(reply.record, codes);
               filesRead++;
             } else if ('skip' in reply) {
               countSkip(skipped, reply.skip);
@@ -514,13 +515,14 @@ export class WorkspaceIndex implements IndexView {
     return known;
   }
 
-  private putRecord(rec: FileRecord): void {
+  /** `codes`: the chunks' term codes in this index's table, when the chunks come without `uses` (from a worker). */
+  private putRecord(rec: FileRecord, codes?: readonly string[]): void {
     // Re-indexing a known file leaves the set of paths, and so every other file's
     // import resolution, unchanged: only this file's edges move.
     const replacing = this.records.has(rec.path);
     this.removeRecord(rec.path);
     // Records from workers and the cache arrive as plain objects: kept compact (chunkStore.ts).
-    rec.chunks = packChunks(rec.path, rec.language, rec.chunks, this.terms, this.intern);
+    rec.chunks = packChunks(rec.path, rec.language, rec.chunks, this.terms, this.intern, codes);
     // Specifiers and imported names repeat across files ('react', 'useState'): one copy each.
     rec.imports = rec.imports.map(({ specifier, names, line }) => ({ specifier: this.intern(specifier), names: this.internNames(names), line }));
     this.records.set(rec.path, rec);

@@ -1,6 +1,7 @@
 // BM25 over the index's identifier subtokens (`Chunk.uses`, already de-duplicated,
 // so term frequency is binary). Built once per index state and cached.
 import type { Chunk } from '../types';
+import { IndexedChunk } from '../index/chunkStore';
 import type { IndexView } from '../index/indexView';
 import { nextTurn, sliceSpent, slicer } from '../slices';
 import { PostingsBuilder, type PostingLists } from './postings';
@@ -90,6 +91,14 @@ function build(chunks: Chunk[], signature: string): Built {
   return builder.finish(signature);
 }
 
+/** Writes a chunk's subtokens to scratch[0..n) and returns n: an index's packed chunk makes no array for them. */
+function readUses(c: Chunk, scratch: string[]): number {
+  if (c instanceof IndexedChunk) return c.usesInto(scratch);
+  const uses = c.uses;
+  for (let i = 0; i < uses.length; i++) scratch[i] = uses[i];
+  return uses.length;
+}
+
 /**
  * A full build, one chunk at a time, so that it can be spread over event-loop
  * turns. Two passes: the first counts each term's chunks, the second fills
@@ -98,6 +107,8 @@ function build(chunks: Chunk[], signature: string): Built {
  */
 class Builder {
   private readonly postings = new PostingsBuilder();
+  /** One array to read each chunk's subtokens into: a full build reads a million chunks twice. */
+  private readonly scratch: string[] = [];
   private total = 0;
   private readonly chunks: Chunk[] = [];
   private readonly filesByDir = new Map<string, string[]>();
@@ -117,17 +128,18 @@ class Builder {
       if (arr) arr.push(c.path);
       else this.filesByDir.set(d, [c.path]);
     }
-    const uses = c.uses;
-    this.lengths.push(uses.length);
-    this.total += uses.length;
-    this.postings.count(i, uses);
+    const n = readUses(c, this.scratch);
+    this.lengths.push(n);
+    this.total += n;
+    this.postings.count(i, this.scratch, n);
   }
 
   /** The second pass for up to `count` more chunks; true when every chunk is in. */
   private fillSome(count: number): boolean {
     const { chunks } = this;
     const end = Math.min(chunks.length, this.filled + count);
-    for (let i = this.filled; i < end; i++) this.postings.fill(i, chunks[i].uses);
+    const { scratch } = this;
+    for (let i = this.filled; i < end; i++) this.postings.fill(i, scratch, readUses(chunks[i], scratch));
     this.filled = end;
     return end >= chunks.length;
   }

@@ -141,9 +141,10 @@ export class PostingsBuilder {
   private readonly entries = new Map<string, TermEntry>();
   private bytes: Uint8Array | undefined;
 
-  /** First pass: chunk `ord` (ascending) uses `terms`. */
-  count(ord: number, terms: readonly string[]): void {
-    for (const t of terms) {
+  /** First pass: chunk `ord` (ascending) uses terms[0..n). */
+  count(ord: number, terms: readonly string[], n = terms.length): void {
+    for (let k = 0; k < n; k++) {
+      const t = terms[k];
       const e = this.entries.get(t);
       if (e) {
         e.n++;
@@ -154,10 +155,10 @@ export class PostingsBuilder {
   }
 
   /** Second pass, same order as the first. */
-  fill(ord: number, terms: readonly string[]): void {
+  fill(ord: number, terms: readonly string[], n = terms.length): void {
     const bytes = (this.bytes ??= this.allocate());
-    for (const t of terms) {
-      const e = this.entries.get(t)!;
+    for (let k = 0; k < n; k++) {
+      const e = this.entries.get(terms[k])!;
       let gap = ord - e.last;
       e.last = ord;
       while (gap >= 0x80) {

@@ -6,6 +6,8 @@
 // piece it has not seen. Exact: test/unit/tokens.test.ts checks the split against
 // tiktoken's own count on every character of the fast-path set and on corpora.
 
+import { SubstringMap } from '../substringMap';
+
 /**
  * The encoding's pre-tokenizer pattern as a JavaScript regex. Node 20 has no
  * inline `(?i:...)` groups, so those are spelled out per letter; `\s` becomes
@@ -49,7 +51,8 @@ export interface PieceTable {
 const MAX_REMEMBERED = 400_000;
 
 export class PieceCounter {
-  private readonly counts = new Map<string, number>();
+  /** Piece → its token count, looked up where the piece lies in the text (no string cut per piece). */
+  private readonly counts = new SubstringMap();
   private readonly sticky: RegExp;
   /** Pieces that had to be encoded, and texts that left the fast path (for benchmarks). */
   misses = 0;
@@ -145,9 +148,8 @@ export class PieceCounter {
         return n;
       }
       const end = re.lastIndex;
-      const piece = text.slice(at, end);
-      const c = counts.get(piece);
-      if (c === undefined) missing.push(piece);
+      const c = counts.get(text, at, end);
+      if (c === undefined) missing.push(text.slice(at, end));
       else n += c;
       at = end;
     }
