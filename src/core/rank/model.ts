@@ -86,7 +86,7 @@ export function buildInputs(
   const f = meta.features.length;
   const fa = new Float32Array(n * f);
   // Distinct rows: slot[row] = 1 + position in uIds (0 = not seen yet).
-  const slot = new Int32Array(meta.vocab);
+  const slot = rowSlots(meta.vocab);
   const u: number[] = [0];
   for (let i = 0; i < n; i++) {
     const ks = keys[i];
@@ -103,7 +103,20 @@ export function buildInputs(
     }
     fa.set(feats[i].subarray(0, f), i * f);
   }
+  for (const row of u) slot[row] = 0; // clean for the next query
   return { n, lq, lk, u: u.length, qIds, qW, uIds: Int32Array.from(u), kIdx, kMask, feats: fa };
+}
+
+/**
+ * One array of vocabulary slots, all 0 between calls, reused by every query:
+ * a fresh one is a megabyte of external memory per query, and V8 answers
+ * external allocations with garbage-collection work on the spot (bench:load
+ * caught 47 ms of it inside one query on the extension host's thread).
+ */
+let slots: Int32Array | undefined;
+function rowSlots(vocab: number): Int32Array {
+  if (slots?.length !== vocab) slots = new Int32Array(vocab);
+  return slots;
 }
 
 export interface ForwardOut {
