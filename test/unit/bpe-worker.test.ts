@@ -79,14 +79,14 @@ describe('BPE worker', { skip }, () => {
     }
   });
 
-  it('runs at a lower CPU priority than this thread (Linux: nice 10 for the worker thread only)', { skip: process.platform !== 'linux' && 'per-thread priority is Linux only' }, async () => {
+  it('leaves the worker thread at normal CPU priority (Linux: a lowered one starved holding locks the editor\'s thread waits on)', { skip: process.platform !== 'linux' && 'per-thread priority is Linux only' }, async () => {
     const { svc } = service();
     try {
       await svc.ready;
       const nice = (tid: string) => Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[16]);
       const tids = readdirSync('/proc/self/task');
-      assert.equal(nice(String(process.pid)), 0, 'the main thread must keep its priority');
-      assert.ok(tids.some((t) => nice(t) === 10), `no thread at nice 10: ${tids.map((t) => `${t}:${nice(t)}`).join(' ')}`);
+      assert.ok(tids.length > 1, 'the worker thread is running');
+      assert.deepEqual(tids.filter((t) => nice(t) !== 0), [], 'every thread of this process at nice 0');
     } finally {
       await svc.close();
     }

@@ -7,7 +7,6 @@ import { setAssetsDir } from '../assets';
 import type { ChunkOptions } from '../chunk/chunker';
 import { SyntaxChunker } from '../chunk/syntax';
 import { readSource } from '../scan/readSource';
-import { lowerThisThreadPriority } from '../workerPriority';
 import { indexFileText } from './indexFile';
 import type { WorkerJob, WorkerReply } from './indexWorkers';
 
@@ -19,7 +18,6 @@ interface Init {
 }
 
 const init = workerData as Init;
-lowerThisThreadPriority();
 const utf8 = new TextEncoder();
 if (init.assetsDir) setAssetsDir(init.assetsDir);
 

@@ -85,6 +85,11 @@ export class IndexWorkerPool {
   }
 
   private spawn(): Slot {
+    // Workers keep normal CPU priority. At nice 10 (tried) they were starved on
+    // 2 cores while holding locks that the extension host's thread then waited
+    // for (glibc's allocator, V8's collector): bench:load at 100,000 files had
+    // 75–98 ms stalls with that thread asleep on a lock (perf sched traces);
+    // at normal priority none.
     const worker = new Worker(this.script, {
       // Parsing makes garbage by the megabyte; small generations collect it early
       // (bench: peak RSS of a cold index 560 → 475 MB, same time). A dense 1 MB

@@ -5,12 +5,10 @@
 // the main thread blocks on, answered there and signalled through shared memory.
 import { parentPort, workerData } from 'node:worker_threads';
 import { setAssetsDir } from '../assets';
-import { lowerThisThreadPriority } from '../workerPriority';
 import { LocalBpe, loadWasm, readEncoderData } from './bpe';
 import { BPE_SEQ, BPE_STATE, BpeState, type BpeInit, type BpeRequest, type BpeResponse } from './bpeService';
 
 const init = workerData as BpeInit;
-lowerThisThreadPriority();
 if (init.assetsDir) setAssetsDir(init.assetsDir);
 const shared = init.shared;
 
