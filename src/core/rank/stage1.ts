@@ -154,7 +154,13 @@ export async function gatherCandidatesInSlices(req: RankQuery, signal?: AbortSig
 export function* gatherSteps(req: RankQuery): Generator<void, Stage1Output> {
   const bm = req.bm25 ?? bm25Of(req.index);
   const n = bm.chunks.length;
-  const into = reusable(scratch, bm, (size) => new Float32Array(size));
+  // Written once on creation, not only allocated: a large typed array starts as
+  // the kernel's shared zero page, and scoring (scores[i] += …) reads each page
+  // before writing it, a copy-on-write fault that flushes the TLB of every core
+  // (perf, bench:load at 100,000 files in a VM: 60–80 ms of one query on the
+  // extension host's thread after each new BM25 index). Written first, each page
+  // is one plain fault.
+  const into = reusable(scratch, bm, (size) => new Float32Array(size).fill(0));
   const slots = reusable(keptSlots, bm, (size) => new Int32Array(size).fill(-1));
   try {
     return yield* gather(req, bm, into.length === n ? into : into.subarray(0, n), slots);
