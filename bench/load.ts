@@ -8,7 +8,7 @@
 // --no-token-worker (tiktoken's BPE tables on this thread, as the CLI has them)
 // --warm (then a second engine starts from the cache the first one wrote)
 // --cache DIR (keep the index cache there) --warm-only (with --cache: only the warm start, in this fresh process)
-// --alloc-prof FILE (a sampled profile of everything this thread allocates while indexing, garbage included: open in DevTools)
+// --workers N (index worker threads; default as the extension) --alloc-prof FILE (a sampled profile of everything this thread allocates while indexing, garbage included: open in DevTools)
 // Measurements, not a test: nothing here fails a build.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
@@ -29,6 +29,8 @@ const FILES = opt('files', 100_000);
 const MB = opt('mb', 1000);
 const ABORT_AFTER_S = opt('abort-after', 60);
 const dirArg = args.includes('--dir') ? args[args.indexOf('--dir') + 1] : undefined;
+/** --workers N: index worker threads (default: what the extension uses). */
+const WORKERS: number | 'auto' = args.includes('--workers') ? opt('workers', 0) : 'auto';
 /** --no-queries: measure the event loop under indexing alone (queries rank on the main thread). */
 const QUERIES = !args.includes('--no-queries');
 const log = (s: string) => console.log(s);
@@ -112,7 +114,7 @@ async function main(): Promise<void> {
       peakAt = { s: (performance.now() - refreshStart) / 1000, heap: m.heapUsed, external: m.external, workersBusy: indexing };
     }
   }, 100);
-  const engine = await ContextEngine.open({ root, index: { cacheDir, workers: 'auto', tokenWorker: !args.includes('--no-token-worker') }, ranker: { device: 'cpu' } });
+  const engine = await ContextEngine.open({ root, index: { cacheDir, workers: WORKERS, tokenWorker: !args.includes('--no-token-worker') }, ranker: { device: 'cpu' } });
   const h = monitorEventLoopDelay({ resolution: 5 });
   // A second, independent stall probe; times from the refresh's start, to match against a --cpu-prof profile.
   const ticks = timerGaps(() => started);
@@ -291,7 +293,7 @@ function timerGaps(origin: () => number): { gaps: Gap[]; stop(): void } {
 async function warmStart(root: string, cacheDir: string): Promise<void> {
   let peak = process.memoryUsage().rss;
   const rssTimer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 100);
-  const engine = await ContextEngine.open({ root, index: { cacheDir, workers: 'auto', tokenWorker: !args.includes('--no-token-worker') }, ranker: { device: 'cpu' } });
+  const engine = await ContextEngine.open({ root, index: { cacheDir, workers: WORKERS, tokenWorker: !args.includes('--no-token-worker') }, ranker: { device: 'cpu' } });
   const h = monitorEventLoopDelay({ resolution: 5 });
   const t = performance.now();
   const ticks = timerGaps(() => t);
