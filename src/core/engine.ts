@@ -15,7 +15,7 @@ import { packAndRender, PROMPT_TEXT, type PackedPrompt, type PromptFormat } from
 import { Ranker, type RankerDevice, type RankRequest, type RankResult } from './rank/ranker';
 import { prepareBm25, type Bm25Index } from './rank/bm25';
 import type { ContextReport, ReportItem } from './report';
-import { nextTurn, sliceSpent } from './slices';
+import { breathe } from './slices';
 import { isEncodingName, type EncodingName } from './tokens/tokenizer';
 import type { CursorPosition, CursorWindow, EditorSignals, RankedChunk } from './types';
 
@@ -235,7 +235,7 @@ export class ContextEngine {
     const fileRanked = await this.rankFile(ranker, pos.path, text, signals, bm25, opts.signal);
     if (opts.signal?.aborted) throw new EngineError('cancelled');
     // Packing and rendering take a large workspace's query 10-20 ms: not on top of a spent slice.
-    if (sliceSpent()) await nextTurn('query');
+    await breathe('query');
     const packStart = performance.now();
     const format = opts.format ?? this.settings.format;
     const prompt = this.pack(ranking.ranked, fileRanked, cursor, budget, signals, format);

@@ -50,9 +50,12 @@ export function sliceSpent(): boolean {
   return performance.now() - sliceStart >= SLICE_MS;
 }
 
-/** A `breathe()` for one job: resolves at once, or on the next turn once the slice is spent. */
+/** Resolves at once, or on the next turn once the slice is spent. */
+export function breathe(priority: TurnPriority = 'background'): Promise<void> {
+  return sliceSpent() ? nextTurn(priority) : Promise.resolve();
+}
+
+/** A `breathe()` for one job, to hand to code that takes one. */
 export function slicer(priority: TurnPriority = 'background'): () => Promise<void> {
-  return async () => {
-    if (sliceSpent()) await nextTurn(priority);
-  };
+  return () => breathe(priority);
 }

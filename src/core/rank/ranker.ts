@@ -8,7 +8,7 @@ import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import type { IndexView } from '../index/indexView';
 import type { CursorWindow, EditorSignals, RankedChunk } from '../types';
 import { assetPath } from '../assets';
-import { nextTurn, sliceSpent } from '../slices';
+import { breathe, nextTurn } from '../slices';
 import { buildInputs, keyIds, MODEL_FORMAT, type ModelInputs, type ModelMeta } from './model';
 import { FEATURE_NAMES, gatherCandidates, gatherCandidatesInSlices, toRanked, type Candidate, type Stage1Output } from './stage1';
 import type { Bm25Index } from './bm25';
@@ -307,7 +307,7 @@ export class Ranker {
     if (req.signal?.aborted) throw abortError();
     const cands = s1.candidates;
     try {
-      if (sliceSpent()) await nextTurn('query'); // the model's inputs take a few ms of their own
+      await breathe('query'); // the model's inputs take a few ms of their own
       const keys = cands.map((c) => this.keysOf(c, s1.bm));
       const x = buildInputs(this.meta, s1.terms, keys, cands.map((c) => c.features));
       const { score, contrib } = await this.run(cands.length, x);
