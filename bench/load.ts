@@ -136,7 +136,7 @@ async function main(): Promise<void> {
       const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind ?? 0;
       const k = gcByKind.get(kind) ?? { n: 0, ms: 0 };
       gcByKind.set(kind, { n: k.n + 1, ms: k.ms + e.duration });
-      if (e.duration > 5) gcPauses.push({ at: (e.startTime + performance.timeOrigin - (performance.timeOrigin + started)) / 1000, ms: e.duration, kind: (e as unknown as { detail?: { kind?: number } }).detail?.kind ?? 0 });
+      if (e.duration > 5) gcPauses.push({ at: (e.startTime + performance.timeOrigin - (performance.timeOrigin + started)) / 1000, ms: e.duration, kind });
     }
   });
   gcObserver.observe({ entryTypes: ['gc'] });
@@ -236,7 +236,6 @@ async function main(): Promise<void> {
   if (!dirArg && !args.includes('--keep')) rmSync(root, { recursive: true, force: true });
 }
 
-/** Every gap between 10 ms timer ticks beyond the 10 ms, with when it began (s from `origin()`): a stall probe independent of monitorEventLoopDelay. */
 /** A gap, and where the main thread's time went during it (Linux; see threadTimes). */
 interface Gap {
   at: number;
@@ -269,6 +268,7 @@ function describeGap(g: Gap): string {
   return `${g.ms.toFixed(0)} ms at ${g.at.toFixed(2)} s${where}`;
 }
 
+/** Every gap between 10 ms timer ticks beyond the 10 ms, with when it began (s from `origin()`): a stall probe independent of monitorEventLoopDelay. */
 function timerGaps(origin: () => number): { gaps: Gap[]; stop(): void } {
   let lastTick = performance.now();
   let last = threadTimes();

@@ -109,9 +109,10 @@ export function buildInputs(
 
 /**
  * One array of vocabulary slots, all 0 between calls, reused by every query:
- * a fresh one is a megabyte of external memory per query, and V8 answers
- * external allocations with garbage-collection work on the spot (bench:load
- * caught 47 ms of it inside one query on the extension host's thread).
+ * a fresh one is 4 bytes per vocabulary row (64 KB for the built-in model) of
+ * external memory per query, and V8 answers external allocations with
+ * garbage-collection work on the spot (perf caught a scavenge and marking
+ * steps inside buildInputs during a 47 ms gap of bench:load).
  */
 let slots: Int32Array | undefined;
 function rowSlots(vocab: number): Int32Array {
