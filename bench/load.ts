@@ -114,7 +114,9 @@ async function main(): Promise<void> {
       peakAt = { s: (performance.now() - refreshStart) / 1000, heap: m.heapUsed, external: m.external, workersBusy: indexing };
     }
   }, 100);
-  const engine = await ContextEngine.open({ root, index: { cacheDir, workers: WORKERS, tokenWorker: !args.includes('--no-token-worker') }, ranker: { device: 'cpu' } });
+  /** What the engine logs (the extension's output channel): printed at the end. */
+  const engineLog: string[] = [];
+  const engine = await ContextEngine.open({ root, index: { cacheDir, workers: WORKERS, tokenWorker: !args.includes('--no-token-worker') }, ranker: { device: 'cpu' }, log: (m) => engineLog.push(m) });
   const h = monitorEventLoopDelay({ resolution: 5 });
   // A second, independent stall probe; times from the refresh's start, to match against a --cpu-prof profile.
   const ticks = timerGaps(() => started);
@@ -131,9 +133,17 @@ async function main(): Promise<void> {
   const gcPauses: Array<{ at: number; ms: number; kind: number }> = [];
   /** Every collection on this thread by kind: how many, and their pauses summed (ms). */
   const gcByKind = new Map<number, { n: number; ms: number }>();
+  /** Major collections: from the start of marking (an incremental-marking entry) to the end of its mark-compact pause, ms; concurrent marking runs on V8's helper threads in between. */
+  const markingSpans: Array<{ at: number; ms: number }> = [];
+  let markingSince: number | undefined;
   const gcObserver = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
       const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind ?? 0;
+      if (kind === constants.NODE_PERFORMANCE_GC_INCREMENTAL) markingSince ??= e.startTime;
+      if (kind === constants.NODE_PERFORMANCE_GC_MAJOR && markingSince !== undefined) {
+        markingSpans.push({ at: (markingSince - started) / 1000, ms: e.startTime + e.duration - markingSince });
+        markingSince = undefined;
+      }
       const k = gcByKind.get(kind) ?? { n: 0, ms: 0 };
       gcByKind.set(kind, { n: k.n + 1, ms: k.ms + e.duration });
       if (e.duration > 5) gcPauses.push({ at: (e.startTime + performance.timeOrigin - (performance.timeOrigin + started)) / 1000, ms: e.duration, kind });
@@ -149,6 +159,7 @@ async function main(): Promise<void> {
   indexing = true;
   /** The monotonic clock a --cpu-prof profile's timestamps use (µs), at `started`. */
   const startedMonoUs = Number(process.hrtime.bigint() / 1000n);
+  const timesAtStart = threadTimes();
   h.enable();
   const allocSession = args.includes('--alloc-prof') ? new Session() : undefined;
   if (allocSession) {
@@ -192,6 +203,7 @@ async function main(): Promise<void> {
   }
   const stats = await refreshing;
   const returned = returnedAt;
+  const timesAtEnd = threadTimes();
   // The cache is written behind the refresh: keep measuring until it is on disk.
   await engine.index.flush();
   const savedAt = performance.now();
@@ -212,14 +224,18 @@ async function main(): Promise<void> {
   log(`indexing: ${stats.complete ? 'complete' : 'aborted'} after ${((returned - started) / 1000).toFixed(1)} s; phase ${lastProgress.phase} ${lastProgress.done}/${lastProgress.total}`);
   log(`  index: ${stats.files} files, ${stats.chunks} chunks, ${stats.tokens.toLocaleString('en-US')} tokens, ${(stats.bytes / 1e6).toFixed(0)} MB; skipped ${JSON.stringify(stats.skipped)}`);
   log(`  cache written ${((savedAt - returned) / 1000).toFixed(1)} s after the refresh returned (measured below too)`);
+  if (timesAtStart && timesAtEnd) log(`  this thread while indexing: ${((timesAtEnd.cpuNs - timesAtStart.cpuNs) / 1e9).toFixed(1)} s on a CPU, ${((timesAtEnd.queuedNs - timesAtStart.queuedNs) / 1e9).toFixed(1)} s queued for one`);
   if (scanDoneAt) log(`  scan (100,000-file walk) done after ${((scanDoneAt - started) / 1000).toFixed(1)} s`);
   if (abortedAt !== undefined) log(`  abort → refresh returned in ${(returned - abortedAt).toFixed(0)} ms (partial: ${stats.files} files)`);
   log(`  event loop (monitorEventLoopDelay): max ${(h.max / 1e6).toFixed(1)} ms, p99 ${(h.percentile(99) / 1e6).toFixed(1)} ms, mean ${(h.mean / 1e6).toFixed(1)} ms; the max seen by ${eldMaxAt.toFixed(1)} s  [target: max ≤ 50 ms]`);
   const maxGap = ticks.gaps.reduce((m, g) => Math.max(m, g.ms), 0);
+  for (const g of ticks.gaps) if (g.ms > 30) g.marking = markingSpans.some((m) => g.at < m.at + m.ms / 1000 && m.at < g.at + (g.ms + 10) / 1000);
   const longGaps = ticks.gaps.filter((g) => g.ms > 30);
   log(`  event loop (10 ms timer gaps, times from the refresh's start, monotonic ${startedMonoUs} µs): longest extra delay ${maxGap.toFixed(1)} ms; ${longGaps.filter((g) => g.ms > 50).length} over 50 ms, ${longGaps.length} over 30 ms${longGaps.length ? `, longest: ${[...longGaps].sort((a, b) => b.ms - a.ms).slice(0, 12).map(describeGap).join(', ')}` : ''}`);
   const gcKinds: Record<number, string> = { [constants.NODE_PERFORMANCE_GC_MINOR]: 'scavenge', [constants.NODE_PERFORMANCE_GC_MAJOR]: 'mark-compact', [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental marking', [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weak callbacks' };
   log(`  GC on this thread: ${[...gcByKind].map(([kind, k]) => `${k.n} ${gcKinds[kind] ?? kind} (${(k.ms / 1000).toFixed(1)} s)`).join(', ')}`);
+  const spans = markingSpans.map((m) => m.ms).sort((a, b) => a - b);
+  if (spans.length) log(`  major GC cycles on this thread: ${spans.length}, marking to the end of the pause: median ${spans[spans.length >> 1].toFixed(0)} ms, longest ${spans[spans.length - 1].toFixed(0)} ms, ${(spans.reduce((a, b) => a + b, 0) / 1000).toFixed(1)} s in all`);
   log(`  GC pauses over 5 ms on this thread: ${gcPauses.length}${gcPauses.length ? `, longest: ${[...gcPauses].sort((a, b) => b.ms - a.ms).slice(0, 6).map((g) => `${g.ms.toFixed(0)} ms ${gcKinds[g.kind] ?? g.kind} at ${g.at.toFixed(2)} s`).join(', ')}` : ''}`);
   const mu = process.memoryUsage();
   log(`  at the end: RSS ${(mu.rss / 2 ** 20).toFixed(0)} MiB, JS heap ${(mu.heapUsed / 2 ** 20).toFixed(0)} MiB, external+WASM ${((mu.external + mu.arrayBuffers) / 2 ** 20).toFixed(0)} MiB`);
@@ -229,6 +245,7 @@ async function main(): Promise<void> {
   log(`  tokenizer: ${tok.pieces.toLocaleString('en-US')} pieces remembered, ${tok.pieceMisses.toLocaleString('en-US')} encoded by BPE, ${tok.slowTexts} texts off the fast path; BPE tables built on this thread: ${tok.bpeBuilt}; worker: ${tok.worker ? JSON.stringify(tok.worker) : 'none (--no-token-worker)'}`);
   log(`  queries during indexing: ${queryTimes.length}, median ${(queryTimes.sort((a, b) => a - b)[Math.floor(queryTimes.length / 2)] ?? 0).toFixed(0)} ms, max ${Math.max(0, ...queryTimes).toFixed(0)} ms`);
   for (const q of args.includes("--all-queries") ? queryAnswers : queryAnswers.slice(0, 3).concat(queryAnswers.length > 3 ? ["…", queryAnswers[queryAnswers.length - 1]] : [])) log(`    ${q}`);
+  for (const m of engineLog.slice(0, 10)) log(`  engine log: ${m}`);
   log(`load average at the end ${la()}`);
   await engine.dispose();
   if (args.includes('--warm')) await warmStart(root, cacheDir);
@@ -244,6 +261,8 @@ interface Gap {
   cpu?: number;
   queued?: number;
   steal?: number;
+  /** It overlaps a major GC of this thread's heap (marking on V8's helper threads, or the pause). */
+  marking?: boolean;
 }
 
 /**
@@ -264,7 +283,7 @@ function threadTimes(): { cpuNs: number; queuedNs: number; stealMs: number } | u
 }
 
 function describeGap(g: Gap): string {
-  const where = g.cpu === undefined ? '' : ` (on CPU ${g.cpu.toFixed(0)}, queued ${g.queued!.toFixed(0)}, asleep ${Math.max(0, g.ms + 10 - g.cpu - g.queued!).toFixed(0)}, steal ${g.steal!.toFixed(0)})`;
+  const where = g.cpu === undefined ? '' : ` (on CPU ${g.cpu.toFixed(0)}, queued ${g.queued!.toFixed(0)}, asleep ${Math.max(0, g.ms + 10 - g.cpu - g.queued!).toFixed(0)}, steal ${g.steal!.toFixed(0)}${g.marking ? ', in a major GC' : ''})`;
   return `${g.ms.toFixed(0)} ms at ${g.at.toFixed(2)} s${where}`;
 }
 
