@@ -2,8 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { DEFAULT_CHUNK_OPTIONS } from '../../src/core/chunk/chunker';
-import { Worker } from 'node:worker_threads';
-import { HOLD_OFF_MAX_MS, IndexWorkerPool, waitWhileHostCollects, workerScript } from '../../src/core/index/indexWorkers';
+import { IndexWorkerPool, workerScript } from '../../src/core/index/indexWorkers';
 import { WorkspaceIndex } from '../../src/core/index/workspaceIndex';
 import { makeWorkspace, SAMPLE_PROJECT } from '../helpers/workspace';
 
@@ -56,41 +55,5 @@ describe('index worker threads', { skip: !script && 'dist/indexWorker.js not bui
     } finally {
       await pool.close();
     }
-  });
-});
-
-describe('workers hold off while the host collects its heap', () => {
-  it('go on at once when no collection is under way', () => {
-    const collecting = new Int32Array(new SharedArrayBuffer(4));
-    assert.equal(waitWhileHostCollects(collecting), 0);
-  });
-
-  it('wait until the host says the collection ended', async () => {
-    // [0]: collecting; [1]: set by this thread just before it waits.
-    const shared = new Int32Array(new SharedArrayBuffer(8));
-    shared[0] = 1;
-    // Another thread ends the "collection" 100 ms after this one starts waiting, as the pool's GC observer would.
-    const ender = new Worker(
-      `const { workerData: s } = require('node:worker_threads');
-       Atomics.wait(s, 1, 0);
-       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
-       Atomics.store(s, 0, 0);
-       Atomics.notify(s, 0);`,
-      { eval: true, workerData: shared },
-    );
-    await new Promise((r) => ender.once('online', r));
-    Atomics.store(shared, 1, 1);
-    Atomics.notify(shared, 1);
-    const waited = waitWhileHostCollects(shared);
-    await new Promise((r) => ender.once('exit', r));
-    assert.ok(waited >= 90 && waited < HOLD_OFF_MAX_MS, `waited ${waited} ms`);
-    assert.equal(shared[0], 0);
-  });
-
-  it('never wait longer than HOLD_OFF_MAX_MS, even if the end is never signalled', () => {
-    const collecting = new Int32Array(new SharedArrayBuffer(4));
-    collecting[0] = 1;
-    const waited = waitWhileHostCollects(collecting);
-    assert.ok(waited >= HOLD_OFF_MAX_MS - 1 && waited < HOLD_OFF_MAX_MS + 1000, `waited ${waited} ms`);
   });
 });

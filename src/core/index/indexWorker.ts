@@ -8,15 +8,13 @@ import type { ChunkOptions } from '../chunk/chunker';
 import { SyntaxChunker } from '../chunk/syntax';
 import { readSource } from '../scan/readSource';
 import { indexFileText } from './indexFile';
-import { waitWhileHostCollects, type WorkerJob, type WorkerReply } from './indexWorkers';
+import type { WorkerJob, WorkerReply } from './indexWorkers';
 
 interface Init {
   chunkOptions: ChunkOptions;
   maxBytes: number;
   assetsDir?: string;
   syntax: boolean;
-  /** 1 while the host collects its heap (see waitWhileHostCollects). */
-  collecting?: Int32Array;
 }
 
 const init = workerData as Init;
@@ -29,10 +27,8 @@ const ready = (async () => {
 })();
 
 parentPort!.on('message', (job: WorkerJob) => {
-  if (job.crash) process.exit(3); // fault injection for tests
-  // The host's major collections first (see waitWhileHostCollects).
-  const heldOffMs = init.collecting ? waitWhileHostCollects(init.collecting) : 0;
   void (async (): Promise<WorkerReply> => {
+    if (job.crash) process.exit(3); // fault injection for tests
     const { syntax } = await ready;
     const res = await readSource(job.abs, init.maxBytes);
     if ('skip' in res) return { id: job.id, skip: res.skip };
@@ -54,7 +50,7 @@ parentPort!.on('message', (job: WorkerJob) => {
     return { id: job.id, record, strings: utf8.encode(strings.join('')), lengths: strings.map((t) => t.length) };
   })().then(
     // The bytes move, not copied (a fresh buffer of TextEncoder's, not a pooled one).
-    (reply) => parentPort!.postMessage(heldOffMs > 0 ? { ...reply, heldOffMs } : reply, 'strings' in reply ? [reply.strings.buffer as ArrayBuffer] : []),
+    (reply) => parentPort!.postMessage(reply, 'strings' in reply ? [reply.strings.buffer as ArrayBuffer] : []),
     (err: unknown) => parentPort!.postMessage({ id: job.id, error: err instanceof Error ? err.message : String(err) } satisfies WorkerReply),
   );
 });

@@ -4,7 +4,6 @@
 // index then reads that file on the main thread.
 import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { assetPath } from '../assets';
 import type { ChunkOptions } from '../chunk/chunker';
@@ -29,10 +28,7 @@ export interface WorkerJob {
  * 400 MB of them) and filled the old one with garbage; bytes are moved, and
  * the strings made from them die young.
  */
-export type WorkerReply = ({ id: number; record: FileRecord; strings: Uint8Array; lengths: number[] } | { id: number; skip: SkipReason } | { id: number; error: string }) & {
-  /** How long the worker held off before this file (see waitWhileHostCollects). */
-  heldOffMs?: number;
-};
+export type WorkerReply = { id: number; record: FileRecord; strings: Uint8Array; lengths: number[] } | { id: number; skip: SkipReason } | { id: number; error: string };
 
 const utf8 = new TextDecoder();
 
@@ -74,49 +70,11 @@ interface Slot {
 
 const IN_FLIGHT_PER_WORKER = 4;
 
-/** The longest a worker holds off at a time: should the end of a collection go unseen, indexing goes on. */
-export const HOLD_OFF_MAX_MS = 500;
-
-/**
- * In a worker, before each file: waits while the host's heap has a major
- * collection under way (`collecting[0]` is 1 from the start of marking to the
- * end of its pause), at most HOLD_OFF_MAX_MS. Returns the ms waited.
- *
- * V8 marks on helper threads (four in Node) at the same priority as the
- * extension host's thread; with the workers running too, that thread waited
- * for a core: at 100,000 files on 2 cores, every event-loop stall over 30 ms
- * fell inside a major collection (bench:load: one of 70 ms, 49 of it queued),
- * while they took 2% of the time. A worker that waits gives a core back and
- * sends no reply to be read meanwhile, and the marking ends sooner.
- */
-export function waitWhileHostCollects(collecting: Int32Array): number {
-  if (Atomics.load(collecting, 0) === 0) return 0;
-  const start = performance.now();
-  let waited = 0;
-  while (Atomics.load(collecting, 0) !== 0 && waited < HOLD_OFF_MAX_MS) {
-    Atomics.wait(collecting, 0, 1, HOLD_OFF_MAX_MS - waited);
-    waited = performance.now() - start;
-  }
-  return waited;
-}
-
 export class IndexWorkerPool {
   private readonly slots: Slot[] = [];
   private readonly waiting = new Map<number, { resolve: (r: WorkerReply) => void; retried: boolean }>();
   private closed = false;
-  /** 1 while this thread's heap has a major collection under way (see waitWhileHostCollects). */
-  private readonly collecting = new Int32Array(new SharedArrayBuffer(4));
-  private readonly gcWatch = new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) {
-      const kind = (e as { detail?: { kind?: number } }).detail?.kind;
-      // An incremental-marking entry comes when marking starts; the major one at the end of its pause.
-      if (kind === constants.NODE_PERFORMANCE_GC_INCREMENTAL) this.setCollecting(1);
-      else if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) this.setCollecting(0);
-    }
-  });
   restarts = 0;
-  /** Times workers held off for a collection here, and ms in all (summed over workers). */
-  readonly heldOff = { times: 0, ms: 0 };
 
   constructor(
     private readonly script: string,
@@ -124,12 +82,6 @@ export class IndexWorkerPool {
   ) {
     const n = opts.size ?? Math.max(1, Math.min(4, cpus().length));
     for (let i = 0; i < n; i++) this.slots.push(this.spawn());
-    this.gcWatch.observe({ entryTypes: ['gc'] });
-  }
-
-  private setCollecting(v: 0 | 1): void {
-    Atomics.store(this.collecting, 0, v);
-    if (v === 0) Atomics.notify(this.collecting, 0);
   }
 
   private spawn(): Slot {
@@ -144,15 +96,11 @@ export class IndexWorkerPool {
       // file chunks within 40 MB of old space; a worker that still runs out dies
       // and its file is indexed on the main thread.
       resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 96 },
-      workerData: { chunkOptions: this.opts.chunkOptions, maxBytes: this.opts.maxBytes, assetsDir: this.opts.assetsDir, syntax: this.opts.syntax, collecting: this.collecting },
+      workerData: { chunkOptions: this.opts.chunkOptions, maxBytes: this.opts.maxBytes, assetsDir: this.opts.assetsDir, syntax: this.opts.syntax },
     });
     const slot: Slot = { worker, inflight: new Map() };
     worker.on('message', (reply: WorkerReply) => {
       slot.inflight.delete(reply.id);
-      if (reply.heldOffMs) {
-        this.heldOff.times++;
-        this.heldOff.ms += reply.heldOffMs;
-      }
       const w = this.waiting.get(reply.id);
       this.waiting.delete(reply.id);
       w?.resolve(reply);
@@ -202,8 +150,6 @@ export class IndexWorkerPool {
 
   async close(): Promise<void> {
     this.closed = true;
-    this.gcWatch.disconnect();
-    this.setCollecting(0);
     for (const [id, w] of this.waiting) w.resolve({ id, error: 'pool closed' });
     this.waiting.clear();
     await Promise.all(this.slots.map((s) => s.worker.terminate()));

@@ -334,8 +334,6 @@ export class WorkspaceIndex implements IndexView {
         await Promise.all(Array.from({ length: pool.capacity }, runOne));
       } finally {
         await pool.close();
-        const { times, ms } = pool.heldOff;
-        if (times > 0) this.options.log?.(`index workers held off ${times} times (${(ms / 1000).toFixed(1)} s in all) while the extension host collected its heap`);
       }
     } else {
       for (const file of toRead) {
