@@ -239,28 +239,28 @@ export class WorkspaceIndex implements IndexView {
     const scan = await scanning;
     const skipped = { ...scan.skipped };
     const cached = await loading;
+    // Let the event loop breathe: the extension host must stay responsive.
+    const breatheIfDue = slicer();
     // Files gone since the last refresh. (On a cold start there is nothing to drop: hashing
     // 100,000 paths into a set took one 30–45 ms turn, bench:load.)
     if (this.records.size > 0) {
       const present = new Set<string>();
       for (const f of scan.files) {
         present.add(f.path);
-        if (sliceSpent()) await nextTurn();
+        await breatheIfDue();
       }
       for (const path of [...this.records.keys()]) {
         if (!present.has(path)) this.dropRecord(path);
-        if (sliceSpent()) await nextTurn();
+        await breatheIfDue();
       }
     }
 
     let filesRead = 0;
     let filesFromCache = 0;
     const toRead: ScannedFile[] = [];
-    // Let the event loop breathe: the extension host must stay responsive.
-    const breatheIfDue = slicer();
     for (const file of scan.files) {
       // A warm start puts every file (100,000 of them take seconds); a cold one looks each up.
-      if (sliceSpent()) await nextTurn();
+      await breatheIfDue();
       const known = this.records.get(file.path) ?? cached?.files.get(file.path);
       if (known && known.size === file.size && known.mtimeMs === file.mtimeMs) {
         if (!this.records.has(file.path)) {
