@@ -3,6 +3,7 @@
 // with the previous index instead of waiting.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { IndexedChunk, packChunks, TermTable } from '../../src/core/index/chunkStore';
 import type { IndexView } from '../../src/core/index/indexView';
 import { bm25Of, bm25Scores, fileOrdinals, ordinalOf, prepareBm25, topScores, type Bm25Index } from '../../src/core/rank/bm25';
 import type { Chunk } from '../../src/core/types';
@@ -23,6 +24,12 @@ class FakeIndex implements Partial<IndexView> {
     const chunks = Array.from({ length: 4 }, (_, k) =>
       makeChunk(path, k * 10 + 1, k * 10 + 10, 50, { uses: Array.from({ length: 12 }, () => `t${Math.floor(r() * 400)}`).filter((t, i, a) => a.indexOf(t) === i) }),
     );
+    this.byPath.set(path, chunks);
+    this.log.push({ v: ++this.v, path });
+  }
+
+  /** Sets a file's chunks as given (packed ones, say). */
+  putChunks(path: string, chunks: Chunk[]): void {
     this.byPath.set(path, chunks);
     this.log.push({ v: ++this.v, path });
   }
@@ -128,6 +135,30 @@ describe('BM25 built in slices', () => {
       return new Map(bm.chunks.flatMap((c, o) => (Number.isFinite(bm.norm[o]) ? [[c.id, s[o]] as const] : [])));
     };
     assert.deepEqual(scored(fresh), scored(rebuilt));
+  });
+});
+
+describe('BM25 over packed chunks', () => {
+  it('numbers terms by the index table and lists exactly what plain chunks give (long gaps, unused and late term numbers)', async () => {
+    // A term in the first chunk and the last: its ordinal gap (over a thousand) takes two bytes.
+    const plain = new FakeIndex(0, 0);
+    plain.putChunks('first.ts', [makeChunk('first.ts', 1, 5, 10, { uses: ['rare', 't1'] })]);
+    for (let f = 0; f < 300; f++) plain.put(`d${f % 37}/f${f}.ts`, 11 + f);
+    plain.putChunks('last.ts', [makeChunk('last.ts', 1, 5, 10, { uses: ['t2', 'rare'] })]);
+    const table = new TermTable();
+    table.number('never-used'); // a number no chunk holds: no slot, no bytes
+    const intern = (s: string) => s;
+    const packed = new FakeIndex(0, 0);
+    for (const path of plain.files()) packed.putChunks(path, packChunks(path, 'typescript', plain.chunksOf(path), table, intern));
+    assert.ok(packed.chunksOf('last.ts').every((c) => c instanceof IndexedChunk && c.numberedIn(table)));
+    for (const bm of [bm25Of(view(packed.copy())), await prepareBm25(view(packed))]) {
+      const want = bm25Of(view(plain.copy()));
+      sameIndex(bm, want);
+      for (const t of ['t5', 't399', 'rare', 'never-used']) assert.equal(bm.postings.df(t), want.postings.df(t));
+      assert.deepEqual(liveIds(bm, 'rare'), ['first.ts#1-5', 'last.ts#1-5']);
+      const q = [{ term: 't7', weight: 1 }, { term: 't123', weight: 0.5 }];
+      assert.deepEqual([...bm25Scores(bm, q)], [...bm25Scores(want, q)]);
+    }
   });
 });
 

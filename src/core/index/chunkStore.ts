@@ -96,6 +96,16 @@ export class TermTable {
     return out;
   }
 
+  /** Writes the term numbers of code[from, to) to out[0..n) and returns n (as decodeInto, without the strings). */
+  idsInto(code: string, from: number, to: number, out: number[]): number {
+    let n = 0;
+    for (let i = from; i < to; i++) {
+      const u = code.charCodeAt(i);
+      out[n++] = u < ONE_UNIT ? u : ((u & 0x7fff) << 15) | code.charCodeAt(++i);
+    }
+    return n;
+  }
+
   /**
    * Writes the terms of code[from, to) to out[0..n) and returns n; `out` keeps
    * its length where it is longer (emptying an array gives its storage away,
@@ -277,6 +287,11 @@ export class ChunkPack {
   usesInto(i: number, out: string[]): number {
     return this.table.decodeInto(this.codes, this.runStart(i, TERMS_END), this.at(i, TERMS_END), out);
   }
+
+  /** Chunk i's subtokens as their numbers in `table`, written to out[0..n); returns n. */
+  termIdsInto(i: number, out: number[]): number {
+    return this.table.idsInto(this.codes, this.runStart(i, TERMS_END), this.at(i, TERMS_END), out);
+  }
 }
 
 /** One chunk of a pack: a view that reads its fields from the pack. */
@@ -326,6 +341,16 @@ export class IndexedChunk implements Chunk {
   /** True when the chunk keeps its terms in `table` (nothing to convert). */
   numberedIn(table: TermTable): boolean {
     return this.pack.table === table;
+  }
+
+  /** The table that numbers this chunk's subtokens. */
+  get termTable(): TermTable {
+    return this.pack.table;
+  }
+
+  /** The subtokens' numbers in `termTable`, written to out[0..n); returns n. */
+  termIdsInto(out: number[]): number {
+    return this.pack.termIdsInto(this.at, out);
   }
 
   /** What the chunk holds as plain data (JSON, worker messages and tests see the fields of `Chunk`). */

@@ -1,7 +1,7 @@
 // BM25 over the index's identifier subtokens (`Chunk.uses`, already de-duplicated,
 // so term frequency is binary). Built once per index state and cached.
 import type { Chunk } from '../types';
-import { IndexedChunk } from '../index/chunkStore';
+import { IndexedChunk, TermTable } from '../index/chunkStore';
 import type { IndexView } from '../index/indexView';
 import { nextTurn, sliceSpent, slicer } from '../slices';
 import { PostingsBuilder, type PostingLists } from './postings';
@@ -107,7 +107,15 @@ function readUses(c: Chunk, scratch: string[]): number {
  */
 class Builder {
   private readonly postings = new PostingsBuilder();
-  /** One array to read each chunk's subtokens into: a full build reads a million chunks twice. */
+  /**
+   * What numbers the terms: the index's own table (its packed chunks hold
+   * numbers already), or a table of this build's when the first chunk is plain.
+   * A chunk numbered elsewhere, or plain, has its terms numbered here by string
+   * (a slower path that an index of packed chunks never takes).
+   */
+  private table: TermTable | undefined;
+  /** Arrays to read each chunk's terms into: a full build reads a million chunks twice. */
+  private readonly ids: number[] = [];
   private readonly scratch: string[] = [];
   private total = 0;
   private readonly chunks: Chunk[] = [];
@@ -128,18 +136,29 @@ class Builder {
       if (arr) arr.push(c.path);
       else this.filesByDir.set(d, [c.path]);
     }
-    const n = readUses(c, this.scratch);
+    const n = this.readIds(c);
     this.lengths.push(n);
     this.total += n;
-    this.postings.count(i, this.scratch, n);
+    this.postings.count(i, this.ids, n);
+  }
+
+  /** Writes the numbers of a chunk's subtokens to ids[0..n) and returns n. */
+  private readIds(c: Chunk): number {
+    if (c instanceof IndexedChunk) {
+      this.table ??= c.termTable;
+      if (c.termTable === this.table) return c.termIdsInto(this.ids);
+    }
+    const table = (this.table ??= new TermTable());
+    const n = readUses(c, this.scratch);
+    for (let k = 0; k < n; k++) this.ids[k] = table.number(this.scratch[k]);
+    return n;
   }
 
   /** The second pass for up to `count` more chunks; true when every chunk is in. */
   private fillSome(count: number): boolean {
     const { chunks } = this;
     const end = Math.min(chunks.length, this.filled + count);
-    const { scratch } = this;
-    for (let i = this.filled; i < end; i++) this.postings.fill(i, scratch, readUses(chunks[i], scratch));
+    for (let i = this.filled; i < end; i++) this.postings.fill(i, this.ids, this.readIds(chunks[i]));
     this.filled = end;
     return end >= chunks.length;
   }
@@ -157,7 +176,8 @@ class Builder {
     const norm = new Float32Array(n);
     const lengths = this.lengths;
     for (let i = 0; i < n; i++) norm[i] = BM25_K1 * (1 - BM25_B + (BM25_B * lengths[i]) / avg);
-    const postings = this.postings.finish();
+    const table = this.table;
+    const postings = this.postings.finish((id) => table!.term(id));
     const built: Built = {
       signature,
       chunks,

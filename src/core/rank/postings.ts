@@ -123,75 +123,96 @@ export class PostingLists {
   }
 }
 
-interface TermEntry {
-  slot: number;
-  /** Chunks using the term. */
-  n: number;
-  /** Bytes of its list; during the fill, where the next gap goes. */
-  at: number;
-  /** The last ordinal counted or written. */
-  last: number;
-}
-
 /**
  * Builds the lists in two passes over the chunks, in ordinal order: `count`
- * sees every (ordinal, term) once, then `fill` sees the same again.
+ * sees every (ordinal, term) once, then `fill` sees the same again. Terms come
+ * as numbers (an index's TermTable numbers them already): per posting, a
+ * typed-array read instead of a Map lookup by string, which took most of a
+ * full build (perf of bench:load).
  */
 export class PostingsBuilder {
-  private readonly entries = new Map<string, TermEntry>();
+  /** Per term number: chunks using it. */
+  private n = new Int32Array(1024);
+  /** Per term number: bytes of its list; during the fill, where its next gap goes. */
+  private at = new Int32Array(1024);
+  /** Per term number: the last ordinal counted or written (-1: none yet). */
+  private last = new Int32Array(1024).fill(-1);
+  /** One more than the highest term number seen. */
+  private terms = 0;
   private bytes: Uint8Array | undefined;
 
-  /** First pass: chunk `ord` (ascending) uses terms[0..n). */
-  count(ord: number, terms: readonly string[], n = terms.length): void {
-    for (let k = 0; k < n; k++) {
-      const t = terms[k];
-      const e = this.entries.get(t);
-      if (e) {
-        e.n++;
-        e.at += varintLength(ord - e.last);
-        e.last = ord;
-      } else this.entries.set(t, { slot: this.entries.size, n: 1, at: varintLength(ord + 1), last: ord });
+  /** First pass: chunk `ord` (ascending) uses the terms numbered ids[0..k). */
+  count(ord: number, ids: ArrayLike<number>, k = ids.length): void {
+    for (let j = 0; j < k; j++) {
+      const t = ids[j];
+      if (t >= this.terms) this.grow(t);
+      this.n[t]++;
+      this.at[t] += varintLength(ord - this.last[t]);
+      this.last[t] = ord;
     }
   }
 
   /** Second pass, same order as the first. */
-  fill(ord: number, terms: readonly string[], n = terms.length): void {
+  fill(ord: number, ids: ArrayLike<number>, k = ids.length): void {
     const bytes = (this.bytes ??= this.allocate());
-    for (let k = 0; k < n; k++) {
-      const e = this.entries.get(terms[k])!;
-      let gap = ord - e.last;
-      e.last = ord;
+    const { at, last } = this;
+    for (let j = 0; j < k; j++) {
+      const t = ids[j];
+      let gap = ord - last[t];
+      last[t] = ord;
+      let p = at[t];
       while (gap >= 0x80) {
-        bytes[e.at++] = (gap & 0x7f) | 0x80;
+        bytes[p++] = (gap & 0x7f) | 0x80;
         gap = Math.floor(gap / 0x80);
       }
-      bytes[e.at++] = gap;
+      bytes[p++] = gap;
+      at[t] = p;
     }
   }
 
-  /** After the first pass: each term's run starts where the previous one ends. */
+  private grow(t: number): void {
+    this.terms = t + 1;
+    if (t < this.n.length) return;
+    let size = this.n.length;
+    while (size <= t) size *= 2;
+    const widen = (a: Int32Array, fill: number) => {
+      const b = new Int32Array(size).fill(fill, a.length);
+      b.set(a);
+      return b;
+    };
+    this.n = widen(this.n, 0);
+    this.at = widen(this.at, 0);
+    this.last = widen(this.last, -1);
+  }
+
+  /** After the first pass: each term's run starts where the previous one's ends (in term-number order). */
   private allocate(): Uint8Array {
     let total = 0;
-    for (const e of this.entries.values()) {
-      const size = e.at;
-      e.at = total;
-      e.last = -1;
+    for (let t = 0; t < this.terms; t++) {
+      const size = this.at[t];
+      this.at[t] = total;
+      this.last[t] = -1;
       total += size;
     }
     return new Uint8Array(total);
   }
 
-  finish(): PostingLists {
+  /** The lists; `termOf` names each term number. */
+  finish(termOf: (id: number) => string): PostingLists {
     const bytes = (this.bytes ??= this.allocate());
-    const n = this.entries.size;
-    const start = new Int32Array(n + 1);
-    const live = new Int32Array(n);
+    let used = 0;
+    for (let t = 0; t < this.terms; t++) if (this.n[t] > 0) used++;
+    const start = new Int32Array(used + 1);
+    const live = new Int32Array(used);
     const slots = new Map<string, number>();
-    // After the fill, `at` is the end of each term's run; runs are in slot order.
-    for (const [t, e] of this.entries) {
-      slots.set(t, e.slot);
-      start[e.slot + 1] = e.at;
-      live[e.slot] = e.n;
+    // After the fill, `at` is the end of each term's run; runs are in term-number order, and so are slots.
+    let slot = 0;
+    for (let t = 0; t < this.terms; t++) {
+      if (this.n[t] === 0) continue;
+      slots.set(termOf(t), slot);
+      start[slot + 1] = this.at[t];
+      live[slot] = this.n[t];
+      slot++;
     }
     return new PostingLists(slots, bytes, start, live);
   }
