@@ -9,12 +9,14 @@
 // --warm (then a second engine starts from the cache the first one wrote)
 // --cache DIR (keep the index cache there) --warm-only (with --cache: only the warm start, in this fresh process)
 // --workers N (index worker threads; default as the extension) --alloc-prof FILE (a sampled profile of everything this thread allocates while indexing, garbage included: open in DevTools)
+// --heap-snapshot FILE (with --warm or --warm-only: a heap snapshot of the warm index after its first query)
 // Measurements, not a test: nothing here fails a build.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import { writeHeapSnapshot } from 'node:v8';
 import { ContextEngine } from '../src/core/engine';
 import { emptySignals } from '../src/core/types';
 import { walkSources } from './corpus';
@@ -327,6 +329,8 @@ async function warmStart(root: string, cacheDir: string): Promise<void> {
   const queryMs = performance.now() - q;
   await engine.index.flush();
   h.disable();
+  // A heap snapshot of the warm index (after its first query: BM25 built), to see what the editor's heap holds.
+  if (args.includes('--heap-snapshot')) log(`  heap snapshot: ${writeHeapSnapshot(args[args.indexOf('--heap-snapshot') + 1])}`);
   ticks.stop();
   clearInterval(rssTimer);
   const sorted = [...gaps].sort((a, b) => b.ms - a.ms);
