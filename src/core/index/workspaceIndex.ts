@@ -48,9 +48,6 @@ export interface IndexOptions {
   log?: (msg: string) => void;
 }
 
-/** Chunk text counted per batch from a worker's file (≈1 ms of piece lookups), between checks for a breath. */
-const COUNT_BATCH_CHARS = 32_000;
-
 /** Below this many files to read, worker start-up costs more than it saves. */
 const WORKER_MIN_FILES = 200;
 
@@ -316,9 +313,9 @@ export class WorkspaceIndex implements IndexView {
               const { chunks } = reply.record;
               const n = chunks.length;
               const strings = replyStrings(reply);
-              await this.countChunks(reply.record, strings, breatheIfDue);
+              await this.finishCounts(reply.record, reply.counts, strings.slice(n), pool);
               // Terms go straight from the joined strings to term numbers (no string per term).
-              const codes = chunks.map((_, i) => this.terms.encodeJoined(strings[n + i]));
+              const codes = chunks.map((_, i) => this.terms.encodeJoined(strings[i]));
               this.putRecord(reply.record, codes);
               filesRead++;
             } else if ('skip' in reply) {
@@ -365,27 +362,24 @@ export class WorkspaceIndex implements IndexView {
   }
 
   /**
-   * Token counts for a record from an index worker (`strings` as in WorkerReply),
-   * in batches of about COUNT_BATCH_CHARS, the seams and the record's prompt frame
-   * learnt along: new pieces go to the BPE worker while this thread goes on.
+   * Token counts for a record from an index worker (`counts` and `unknown` as in
+   * WorkerReply): the worker summed the pieces it knew; the pieces it did not
+   * are counted here (remembered ones at once, new ones by the BPE worker while
+   * this thread goes on) and taught to every worker. The record's prompt frame
+   * is learnt along.
    */
-  private async countChunks(rec: FileRecord, strings: string[], breatheIfDue: () => Promise<void>): Promise<void> {
+  private async finishCounts(rec: FileRecord, counts: Int32Array, unknown: string[], pool: IndexWorkerPool): Promise<void> {
     const { chunks } = rec;
     const n = chunks.length;
-    const learnAlong = strings.slice(2 * n);
     const frame = this.promptFrame(rec);
-    if (frame !== undefined) learnAlong.push(frame);
-    for (let from = 0; from < n; ) {
-      let to = from;
-      for (let chars = 0; to < n && (to === from || chars < COUNT_BATCH_CHARS); to++) chars += strings[to].length;
-      const counts = await this.tokens.countMany(
-        strings.slice(from, to),
-        chunks.slice(from, to).map((c) => c.hash),
-        to === n ? learnAlong : [],
-      );
-      for (let i = from; i < to; i++) chunks[i].tokens = counts[i - from];
-      from = to;
-      if (from < n) await breatheIfDue();
+    const [pieceCounts] = await Promise.all([unknown.length ? this.tokens.tokenizer.countPieces(unknown) : [], frame === undefined ? undefined : this.tokens.tokenizer.countMany([frame])]);
+    pool.teach({ text: unknown, tokens: pieceCounts });
+    for (let i = 0; i < n; i++) {
+      chunks[i].tokens = this.tokens.countWith(chunks[i].hash, () => {
+        let sum = counts[i];
+        for (let k = i === 0 ? 2 * n : 2 * n + counts[n + i - 1]; k < 2 * n + counts[n + i]; k++) sum += pieceCounts[counts[k]];
+        return sum;
+      });
     }
   }
 
@@ -481,6 +475,7 @@ export class WorkspaceIndex implements IndexView {
         chunkOptions: this.chunkOptions,
         maxBytes: (this.options.maxFileSizeKB ?? 1024) * 1024,
         syntax: this.options.syntax !== undefined,
+        pieces: { pattern: this.tokens.tokenizer.piecePattern, known: this.tokens.tokenizer.knownPieces() },
         size: typeof want === 'number' ? want : undefined,
         log: this.options.log,
       });

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { init, Tiktoken } from 'tiktoken/init';
 import { assetPath } from '../assets';
+import { splitLongRuns } from './pieces';
 
 export type EncodingName = 'o200k_base' | 'cl100k_base';
 export const ENCODINGS: readonly EncodingName[] = ['o200k_base', 'cl100k_base'];
@@ -80,48 +81,3 @@ export class LocalBpe implements Bpe {
   }
 }
 
-/**
- * BPE merging in tiktoken is quadratic in the length of one pre-tokenizer piece:
- * 100,000 letters without a break take 14 s, a 1 MB run minutes. Real code has no
- * piece anywhere near this long, so text is cut inside runs of one character class
- * (letters and other non-ASCII, ASCII punctuation, whitespace) longer than this and
- * the parts are encoded apart. Counts stay exact for real code; a pathological run
- * may count a token more per cut.
- */
-export const MAX_RUN = 256;
-
-function runClass(c: number): number {
-  if (c >= 48 && c <= 57) return 0; // digits: pieces of at most 3
-  if (c === 32 || (c >= 9 && c <= 13)) return 1;
-  if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c >= 128) return 2;
-  return 3;
-}
-
-/** The text cut inside over-long runs, or undefined when it has none (the common case). */
-export function splitLongRuns(text: string): string[] | undefined {
-  if (text.length <= MAX_RUN) return undefined;
-  let cuts: number[] | undefined;
-  let cls = -1;
-  let run = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    const k = runClass(c);
-    if (k !== cls || k === 0) {
-      cls = k;
-      run = 1;
-    } else if (++run > MAX_RUN && !(c >= 0xdc00 && c <= 0xdfff)) {
-      // Never between the halves of a surrogate pair.
-      (cuts ??= []).push(i);
-      run = 1;
-    }
-  }
-  if (!cuts) return undefined;
-  const parts: string[] = [];
-  let from = 0;
-  for (const at of cuts) {
-    parts.push(text.slice(from, at));
-    from = at;
-  }
-  parts.push(text.slice(from));
-  return parts;
-}

@@ -47,6 +47,52 @@ export interface PieceTable {
   tokens: number[];
 }
 
+/**
+ * BPE merging in tiktoken is quadratic in the length of one pre-tokenizer piece:
+ * 100,000 letters without a break take 14 s, a 1 MB run minutes. Real code has no
+ * piece anywhere near this long, so text is cut inside runs of one character class
+ * (letters and other non-ASCII, ASCII punctuation, whitespace) longer than this and
+ * the parts are encoded apart. Counts stay exact for real code; a pathological run
+ * may count a token more per cut.
+ */
+export const MAX_RUN = 256;
+
+function runClass(c: number): number {
+  if (c >= 48 && c <= 57) return 0; // digits: pieces of at most 3
+  if (c === 32 || (c >= 9 && c <= 13)) return 1;
+  if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c >= 128) return 2;
+  return 3;
+}
+
+/** The text cut inside over-long runs, or undefined when it has none (the common case). */
+export function splitLongRuns(text: string): string[] | undefined {
+  if (text.length <= MAX_RUN) return undefined;
+  let cuts: number[] | undefined;
+  let cls = -1;
+  let run = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    const k = runClass(c);
+    if (k !== cls || k === 0) {
+      cls = k;
+      run = 1;
+    } else if (++run > MAX_RUN && !(c >= 0xdc00 && c <= 0xdfff)) {
+      // Never between the halves of a surrogate pair.
+      (cuts ??= []).push(i);
+      run = 1;
+    }
+  }
+  if (!cuts) return undefined;
+  const parts: string[] = [];
+  let from = 0;
+  for (const at of cuts) {
+    parts.push(text.slice(from, at));
+    from = at;
+  }
+  parts.push(text.slice(from));
+  return parts;
+}
+
 /** Enough for the distinct pieces of a large repository; cleared, not grown, past it. */
 const MAX_REMEMBERED = 400_000;
 
@@ -82,6 +128,11 @@ export class PieceCounter {
    */
   sumKnown(text: string, missing: string[]): number {
     return onFastPath(text) ? this.sumPieces(text, missing) : this.sumMixed(text, missing);
+  }
+
+  /** The remembered count of one piece (or whole text off the fast path), or undefined. */
+  known(piece: string): number | undefined {
+    return this.counts.get(piece);
   }
 
   /** Encodes the missing pieces (each distinct one once, in one call), remembers them, and returns their sum. */
@@ -187,4 +238,16 @@ export class PieceCounter {
     const n = Math.min(table.text.length, MAX_REMEMBERED - this.counts.size);
     for (let i = 0; i < n; i++) this.counts.set(table.text[i], table.tokens[i]);
   }
+}
+
+/**
+ * `counter.sumKnown` of `text` cut in over-long runs first (see splitLongRuns),
+ * as the tokenizer counts: pieces not remembered go to `missing`.
+ */
+export function sumKnownPieces(counter: PieceCounter, text: string, missing: string[]): number {
+  const parts = splitLongRuns(text);
+  if (!parts) return counter.sumKnown(text, missing);
+  let n = 0;
+  for (const p of parts) n += counter.sumKnown(p, missing);
+  return n;
 }

@@ -63,6 +63,20 @@ export class TokenCache {
     return out;
   }
 
+  /** The count remembered for `hash`, or `compute()`'s, then remembered (chunks an index worker counted). */
+  countWith(hash: string, compute: () => number): number {
+    const cached = this.counts.get(hash);
+    if (cached !== undefined) {
+      this.hits++;
+      return cached;
+    }
+    this.misses++;
+    const n = compute();
+    if (this.counts.size >= MAX_REMEMBERED) this.counts.clear();
+    this.counts.set(hash, n);
+    return n;
+  }
+
   learn(text: string): void {
     this.tokenizer.count(text);
   }

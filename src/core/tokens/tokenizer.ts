@@ -4,9 +4,9 @@
 import { existsSync } from 'node:fs';
 import { assetPath } from '../assets';
 import { slicer } from '../slices';
-import { ENCODINGS, LocalBpe, loadWasm, readEncoderData, splitLongRuns, type Bpe, type EncodingName } from './bpe';
+import { ENCODINGS, LocalBpe, loadWasm, readEncoderData, type Bpe, type EncodingName } from './bpe';
 import { BpeService } from './bpeService';
-import { PieceCounter, type PieceTable } from './pieces';
+import { PieceCounter, sumKnownPieces, type PieceTable } from './pieces';
 
 export { ENCODINGS, type EncodingName };
 
@@ -26,6 +26,14 @@ export interface Tokenizer {
    * blocking this thread (on this thread when there is no worker).
    */
   countMany(texts: readonly string[]): Promise<number[]>;
+  /** The encoding's pre-tokenizer pattern (tiktoken's syntax): index workers sum known pieces with it. */
+  readonly piecePattern: string;
+  /**
+   * Counts of distinct pieces (or whole texts off the fast path) that a piece
+   * counter elsewhere did not know: remembered ones at once, new ones encoded
+   * (by the BPE worker when it runs) and remembered.
+   */
+  countPieces(unique: readonly string[]): Promise<number[]>;
   /** `count` when every pre-tokenizer piece is already known; a close estimate otherwise, without building the BPE tables. */
   estimate(text: string): number;
   encode(text: string): Uint32Array;
@@ -84,14 +92,7 @@ function makeTokenizer(encoding: EncodingName): Tokenizer {
   let service: BpeService | undefined;
   const pieces = new PieceCounter(data.pat_str, (texts) => bpe.countEach(texts));
 
-  /** Sum of the known pieces of `text` (cut in over-long runs first); pieces not known go to `missing`. */
-  const sumKnown = (text: string, missing: string[]): number => {
-    const parts = splitLongRuns(text);
-    if (!parts) return pieces.sumKnown(text, missing);
-    let n = 0;
-    for (const p of parts) n += pieces.sumKnown(p, missing);
-    return n;
-  };
+  const sumKnown = (text: string, missing: string[]): number => sumKnownPieces(pieces, text, missing);
 
   // Reused by `count`, which never re-enters (the BPE call it may make is synchronous).
   const missing: string[] = [];
@@ -119,8 +120,19 @@ function makeTokenizer(encoding: EncodingName): Tokenizer {
     return sums;
   };
 
+  const countPieces = async (unique: readonly string[]): Promise<number[]> => {
+    const out = unique.map((p) => pieces.known(p) ?? -1);
+    const todo = unique.filter((_, i) => out[i] < 0);
+    if (todo.length === 0) return out;
+    const counts = service ? await service.countEachAsync(todo) : local.countEach(todo);
+    const byPiece = pieces.learnCounts(todo, counts);
+    return out.map((n, i) => (n >= 0 ? n : byPiece.get(unique[i])!));
+  };
+
   return {
     encoding,
+    piecePattern: data.pat_str,
+    countPieces,
     // Special-token text in user code (e.g. "<|endoftext|>") is counted as plain text.
     count,
     countMany,
