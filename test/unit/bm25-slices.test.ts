@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { IndexedChunk, packChunks, TermTable } from '../../src/core/index/chunkStore';
 import type { IndexView } from '../../src/core/index/indexView';
-import { bm25Of, bm25Scores, fileOrdinals, ordinalOf, prepareBm25, topScores, type Bm25Index } from '../../src/core/rank/bm25';
+import { addTermScores, addTermScoresInSteps, bm25Of, bm25Scores, fileOrdinals, ordinalOf, prepareBm25, topScores, topScoresInSteps, type Bm25Index } from '../../src/core/rank/bm25';
 import type { Chunk } from '../../src/core/types';
 import { makeChunk, rng } from '../helpers/fakeIndex';
 
@@ -162,6 +162,30 @@ describe('BM25 over packed chunks', () => {
   });
 });
 
+describe('term scores in steps', () => {
+  it('add what the one-shot scoring adds, pausing within a term listed for more than a block of chunks (patched chunks included)', () => {
+    const index = new FakeIndex(0, 0);
+    for (let f = 0; f < 23_000; f++) {
+      const path = `d${f % 50}/f${f}.ts`;
+      index.putChunks(path, [1, 11, 21, 31].map((line, k) => makeChunk(path, line, line + 9, 10, { uses: k % 4 === 3 ? ['rare'] : ['common', `t${f % 7}`] })));
+    }
+    bm25Of(view(index));
+    index.putChunks('d1/f1.ts', [makeChunk('d1/f1.ts', 1, 40, 10, { uses: ['common', 'new'] })]);
+    const bm = bm25Of(view(index)); // patched: the new chunk's postings are appended
+    assert.ok(bm.postings.df('common') > 65_536);
+    for (const term of ['common', 't3', 'rare', 'new', 'absent']) {
+      const once = new Float32Array(bm.chunks.length);
+      addTermScores(bm, term, 0.7, once);
+      const stepped = new Float32Array(bm.chunks.length);
+      const steps = addTermScoresInSteps(bm, term, 0.7, stepped);
+      let pauses = 0;
+      while (!steps.next().done) pauses++;
+      assert.deepEqual(stepped, once, term);
+      assert.equal(pauses, term === 'common' ? 1 : 0, term);
+    }
+  });
+});
+
 describe('BM25 while indexing', () => {
   it('keeps answering with the last index, and builds a fresh one only once the workspace has changed by half', async () => {
     const idx = new FakeIndex(2000, 3);
@@ -218,6 +242,21 @@ describe('topScores', () => {
       const { top, max } = topScores(scores, k, (i) => skipped.has(i));
       assert.deepEqual(top, expected, `run ${run}`);
       assert.equal(max, all.length ? Math.max(...all.map((i) => scores[i])) : 0);
+    }
+  });
+
+  it('gives the same in steps, pausing between blocks of ordinals (a million scores never in one turn)', () => {
+    const r = rng(91);
+    const n = 200_000;
+    const scores = Float32Array.from({ length: n }, () => (r() < 0.5 ? 0 : Math.floor(r() * 64) / 8));
+    const skip = (i: number) => i % 997 === 0;
+    for (const k of [0, 1, 300]) {
+      const steps = topScoresInSteps(scores, k, skip);
+      let pauses = 0;
+      let step = steps.next();
+      for (; !step.done; step = steps.next()) pauses++;
+      assert.deepEqual(step.value, topScores(scores, k, skip));
+      assert.equal(pauses, Math.ceil(n / 65_536));
     }
   });
 });

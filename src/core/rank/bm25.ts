@@ -122,6 +122,8 @@ class Builder {
   private readonly filesByDir = new Map<string, string[]>();
   private readonly ordsByPath = new Map<string, number[]>();
   private readonly lengths: number[] = [];
+  /** Per chunk, k1 * (1 - b + b * length / average length): made by the second pass. */
+  private norm: Float32Array | undefined;
   private filled = 0;
 
   add(c: Chunk): void {
@@ -154,13 +156,23 @@ class Builder {
     return n;
   }
 
-  /** The second pass for up to `count` more chunks; true when every chunk is in. */
+  /**
+   * The second pass for up to `count` more chunks, their length norms along
+   * (every chunk is counted by now, so the average length is known); true when
+   * every chunk is in.
+   */
   private fillSome(count: number): boolean {
-    const { chunks } = this;
-    const end = Math.min(chunks.length, this.filled + count);
-    for (let i = this.filled; i < end; i++) this.postings.fill(i, this.ids, this.readIds(chunks[i]));
+    const { chunks, lengths } = this;
+    const n = chunks.length;
+    const norm = (this.norm ??= new Float32Array(n));
+    const avg = n ? this.total / n || 1 : 1;
+    const end = Math.min(n, this.filled + count);
+    for (let i = this.filled; i < end; i++) {
+      this.postings.fill(i, this.ids, this.readIds(chunks[i]));
+      norm[i] = BM25_K1 * (1 - BM25_B + (BM25_B * lengths[i]) / avg);
+    }
     this.filled = end;
-    return end >= chunks.length;
+    return end >= n;
   }
 
   /** The second pass in slices, yielding between them. */
@@ -172,10 +184,7 @@ class Builder {
     this.fillSome(Infinity);
     const { chunks, total } = this;
     const n = chunks.length;
-    const avg = n ? total / n || 1 : 1;
-    const norm = new Float32Array(n);
-    const lengths = this.lengths;
-    for (let i = 0; i < n; i++) norm[i] = BM25_K1 * (1 - BM25_B + (BM25_B * lengths[i]) / avg);
+    const norm = this.norm!;
     const table = this.table;
     const postings = this.postings.finish((id) => table!.term(id));
     const built: Built = {
@@ -366,6 +375,16 @@ export function addTermScores(bm: Bm25Index, term: string, weight: number, score
   bm.postings.addScores(term, bm.idf(term) * weight * (BM25_K1 + 1), bm.norm, scores);
 }
 
+/** Postings addTermScoresInSteps scores per step (see TOP_SCAN_BLOCK: the first query runs this unoptimised). */
+const TERM_SCORE_BLOCK = 1 << 16;
+
+/** addTermScores in steps of TERM_SCORE_BLOCK postings, yielding after each (a common term is listed for most of a million chunks). */
+export function* addTermScoresInSteps(bm: Bm25Index, term: string, weight: number, scores: Float32Array): Generator<void, void> {
+  if (weight <= 0 || bm.postings.df(term) === 0) return;
+  const w = bm.idf(term) * weight * (BM25_K1 + 1);
+  for (let at = bm.postings.addScores(term, w, bm.norm, scores, undefined, TERM_SCORE_BLOCK); at; at = bm.postings.addScores(term, w, bm.norm, scores, at, TERM_SCORE_BLOCK)) yield;
+}
+
 /** Scores every chunk against weighted query terms; returns a dense score array. */
 export function bm25Scores(bm: Bm25Index, terms: ReadonlyArray<{ term: string; weight: number }>): Float32Array {
   // (Stage 1 scores term by term into its own reused array: see gatherSteps.)
@@ -374,6 +393,9 @@ export function bm25Scores(bm: Bm25Index, terms: ReadonlyArray<{ term: string; w
   return scores;
 }
 
+/** Ordinals topScoresInSteps scans per step: a few milliseconds even before V8 optimises the loop (a first query ran it unoptimised over a million scores in one 60–100 ms turn, perf of bench:load's warm start). */
+const TOP_SCAN_BLOCK = 1 << 16;
+
 /**
  * The ordinals of the `k` best positive scores, best first, ties by lower
  * ordinal — what sorting every positive score and keeping `k` gives — in
@@ -381,48 +403,89 @@ export function bm25Scores(bm: Bm25Index, terms: ReadonlyArray<{ term: string; w
  * event loop for a tenth of a second. Also the best positive score of all.
  */
 export function topScores(scores: Float32Array, k: number, skip: (ord: number) => boolean): { top: number[]; max: number } {
-  const heap = new Int32Array(Math.max(0, k)); // heap[0] is the worst kept: lowest score, then highest ordinal
-  let size = 0;
-  let max = 0;
-  const worse = (a: number, b: number) => scores[a] < scores[b] || (scores[a] === scores[b] && a > b);
-  const siftDown = (at: number) => {
+  const best = new BestScores(scores, k, skip);
+  best.scan(0, scores.length);
+  return best.result();
+}
+
+/** topScores in steps of TOP_SCAN_BLOCK ordinals, yielding between them (for a driver that may pause). */
+export function* topScoresInSteps(scores: Float32Array, k: number, skip: (ord: number) => boolean): Generator<void, { top: number[]; max: number }> {
+  const best = new BestScores(scores, k, skip);
+  for (let from = 0; from < scores.length; from += TOP_SCAN_BLOCK) {
+    best.scan(from, Math.min(scores.length, from + TOP_SCAN_BLOCK));
+    yield;
+  }
+  return best.result();
+}
+
+/** The bounded min-heap of topScores, fed ordinals in ascending ranges. */
+class BestScores {
+  /** heap[0] is the worst kept: lowest score, then highest ordinal. */
+  private readonly heap: Int32Array;
+  private size = 0;
+  private max = 0;
+
+  constructor(
+    private readonly scores: Float32Array,
+    private readonly k: number,
+    private readonly skip: (ord: number) => boolean,
+  ) {
+    this.heap = new Int32Array(Math.max(0, k));
+  }
+
+  private worse(a: number, b: number): boolean {
+    const { scores } = this;
+    return scores[a] < scores[b] || (scores[a] === scores[b] && a > b);
+  }
+
+  private siftDown(at: number): void {
+    const { heap, size } = this;
     for (;;) {
       const l = 2 * at + 1;
       const r = l + 1;
       let m = at;
-      if (l < size && worse(heap[l], heap[m])) m = l;
-      if (r < size && worse(heap[r], heap[m])) m = r;
+      if (l < size && this.worse(heap[l], heap[m])) m = l;
+      if (r < size && this.worse(heap[r], heap[m])) m = r;
       if (m === at) return;
       [heap[at], heap[m]] = [heap[m], heap[at]];
       at = m;
     }
-  };
-  for (let i = 0; i < scores.length; i++) {
-    const s = scores[i];
-    if (!(s > 0)) continue;
-    // Only a score that would enter the heap needs `skip` (it reads the chunk: on a million
-    // chunks, reading every scored one cost most of a query). The best score is always one of those.
-    if (k > 0 && size >= k && !(s > scores[heap[0]])) continue;
-    if (skip(i)) continue;
-    if (s > max) max = s;
-    if (k === 0) continue;
-    if (size < k) {
-      // Sift up.
-      let at = size++;
-      heap[at] = i;
-      while (at > 0) {
-        const p = (at - 1) >> 1;
-        if (!worse(heap[at], heap[p])) break;
-        [heap[at], heap[p]] = [heap[p], heap[at]];
-        at = p;
+  }
+
+  /** Ordinals from..to, after every lower one. */
+  scan(from: number, to: number): void {
+    const { scores, heap, k } = this;
+    for (let i = from; i < to; i++) {
+      const s = scores[i];
+      if (!(s > 0)) continue;
+      // Only a score that would enter the heap needs `skip` (it reads the chunk: on a million
+      // chunks, reading every scored one cost most of a query). The best score is always one of those.
+      if (k > 0 && this.size >= k && !(s > scores[heap[0]])) continue;
+      if (this.skip(i)) continue;
+      if (s > this.max) this.max = s;
+      if (k === 0) continue;
+      if (this.size < k) {
+        // Sift up.
+        let at = this.size++;
+        heap[at] = i;
+        while (at > 0) {
+          const p = (at - 1) >> 1;
+          if (!this.worse(heap[at], heap[p])) break;
+          [heap[at], heap[p]] = [heap[p], heap[at]];
+          at = p;
+        }
+      } else {
+        // Ordinals rise, so an equal score here would lose the tie: only a strictly better one enters.
+        heap[0] = i;
+        this.siftDown(0);
       }
-    } else {
-      // Ordinals rise, so an equal score here would lose the tie: only a strictly better one enters.
-      heap[0] = i;
-      siftDown(0);
     }
   }
-  const top = Array.from(heap.subarray(0, size));
-  top.sort((a, b) => scores[b] - scores[a] || a - b);
-  return { top, max };
+
+  result(): { top: number[]; max: number } {
+    const { scores } = this;
+    const top = Array.from(this.heap.subarray(0, this.size));
+    top.sort((a, b) => scores[b] - scores[a] || a - b);
+    return { top, max: this.max };
+  }
 }

@@ -17,6 +17,12 @@ function varintLength(gap: number): number {
   return n;
 }
 
+/** Where a partial addScores stopped: the next byte of the term's list, and the last ordinal read. */
+export interface PostingPlace {
+  p: number;
+  ord: number;
+}
+
 export class PostingLists {
   /** term → its slot in `start` and `df`. */
   private readonly slots: Map<string, number>;
@@ -69,14 +75,18 @@ export class PostingLists {
   /**
    * Adds `weight / (1 + norm[ord])` to `scores[ord]` for every listed ordinal
    * (forEach's loop, inlined: this runs over millions of postings per query).
+   * With `limit`, stops after that many of the term's packed postings and
+   * returns where to go on (pass it back as `from`); undefined once all are done.
    */
-  addScores(term: string, weight: number, norm: Float32Array, scores: Float32Array): void {
+  addScores(term: string, weight: number, norm: Float32Array, scores: Float32Array, from?: PostingPlace, limit = Infinity): PostingPlace | undefined {
     const s = this.slots.get(term);
     if (s !== undefined) {
       const { bytes } = this;
       const end = this.start[s + 1];
-      let ord = -1;
-      for (let p = this.start[s]; p < end; ) {
+      let ord = from?.ord ?? -1;
+      let p = from?.p ?? this.start[s];
+      for (let n = 0; p < end; n++) {
+        if (n === limit) return { p, ord };
         let b = bytes[p++];
         let gap = b & 0x7f;
         for (let shift = 7; b & 0x80; shift += 7) {
@@ -89,6 +99,7 @@ export class PostingLists {
     }
     const more = this.appended.get(term);
     if (more) for (const ord of more) scores[ord] += weight / (1 + norm[ord]);
+    return undefined;
   }
 
   /** A chunk that used these terms was replaced: it no longer counts for them (its ordinal stays listed). */

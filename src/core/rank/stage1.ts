@@ -4,7 +4,7 @@
 // slices that leave the event loop free (the extension host ranks that way).
 import type { CandidateSource, Chunk, CursorWindow, EditorSignals, RankedChunk } from '../types';
 import { isCurrent, type IndexView } from '../index/indexView';
-import { addTermScores, bm25Of, dirOf, fileOrdinals, ordinalOf, ordinalOfId, topScores, type Bm25Index } from './bm25';
+import { addTermScoresInSteps, bm25Of, dirOf, fileOrdinals, ordinalOf, ordinalOfId, topScoresInSteps, type Bm25Index } from './bm25';
 import { nextTurn, sliceSpent } from '../slices';
 import { identifiers, isTerm, queryTermsFromText, splitIdentifier } from './text';
 
@@ -203,10 +203,10 @@ function* gather(req: RankQuery, bm: Bm25Index, scores: Float32Array, slots: Int
   // BM25: top chunks for the weighted cursor terms.
   // (Ordinals a patch appends meanwhile fall outside `scores`, sized at the start: those writes are dropped.)
   for (const { term, weight } of terms) {
-    addTermScores(bm, term, weight, scores);
+    yield* addTermScoresInSteps(bm, term, weight, scores);
     yield;
   }
-  const { top, max: maxScore } = topScores(scores, maxCandidates, (i) => isCursorChunk(bm.chunks[i]));
+  const { top, max: maxScore } = yield* topScoresInSteps(scores, maxCandidates, (i) => isCursorChunk(bm.chunks[i]));
   for (const i of top) add(i, 'bm25');
 
   // Definitions of identifiers near the cursor (weight = closeness of their subtokens).
