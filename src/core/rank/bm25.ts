@@ -110,8 +110,9 @@ class Builder {
   /**
    * What numbers the terms: the index's own table (its packed chunks hold
    * numbers already), or a table of this build's when the first chunk is plain.
-   * A chunk numbered elsewhere, or plain, has its terms numbered here by string
-   * (a slower path that an index of packed chunks never takes).
+   * A chunk numbered elsewhere, or plain, has its terms numbered in it by string
+   * (new terms join that table, as indexing a file would add them; a slower
+   * path that an index of packed chunks never takes).
    */
   private table: TermTable | undefined;
   /** Arrays to read each chunk's terms into: a full build reads a million chunks twice. */
