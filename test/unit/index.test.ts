@@ -211,6 +211,21 @@ describe('workspace index', () => {
     assert.deepEqual(index.importsOf('src/main.ts'), []);
   });
 
+  it('lists each chunk that defines a name once, through edits, re-indexing and removal', async () => {
+    const w = ws({ 'a.ts': 'export const shared = 1;\n', 'b.ts': 'export const shared = 2;\n', 'c.ts': 'export const shared = 3;\n' });
+    const index = await WorkspaceIndex.build(w.root, { encoding: 'o200k_base' });
+    const definers = () => index.definitionsOf('shared').map((c) => c.path).sort();
+    assert.deepEqual(definers(), ['a.ts', 'b.ts', 'c.ts']);
+    await index.updateFile('b.ts', 'export const shared = 22;\nexport function shared2() {}\n');
+    await index.updateFile('b.ts', 'export const shared = 222;\n');
+    await index.updateFile('a.ts', 'export const other = 1;\n');
+    assert.deepEqual(definers(), ['b.ts', 'c.ts']);
+    await index.updateFile('a.ts', 'export const shared = 1;\n');
+    assert.deepEqual(definers(), ['a.ts', 'b.ts', 'c.ts']);
+    index.removeFile('c.ts');
+    assert.deepEqual(definers(), ['a.ts', 'b.ts']);
+  });
+
   it('incremental updates equal a fresh full index after random edits, creates, deletes and renames', async () => {
     const runs = Math.max(1, Math.floor(fuzzRuns(3)));
     for (let run = 0; run < runs; run++) {

@@ -82,7 +82,7 @@ export type FileRecord = CachedFile;
 /** Imports that name nothing (side-effect imports, `import * as`) share one empty list. */
 const NO_IMPORTED_NAMES: string[] = Object.freeze([]) as unknown as string[];
 
-/** How many recent file changes incremental consumers (BM25) can catch up on. */
+/** How many recent file changes (at least) incremental consumers (BM25) can catch up on. */
 const CHANGE_LOG_LIMIT = 4096;
 /** During a refresh, queries may use an import graph that misses the newest files at least this long (and until the workspace grew by half: staleGraphFresh). */
 const STALE_GRAPH_MS = 15_000;
@@ -541,7 +541,10 @@ export class WorkspaceIndex implements IndexView {
         if (!known) this.definitions.set(name, c);
         else if (Array.isArray(known)) {
           // Pushed, not copied at exact size: copies saved ≈2% of the heap but, at 30,000 files, left 130 MB of garbage in the old generation.
-          if (!known.includes(c)) known.push(c);
+          // `c` is new (its file's old chunks were just forgotten), so it can only be there
+          // already, last, from a name it defines twice: no scan of a list that a common
+          // name grows to thousands of entries (a scan cost 2% of indexing at 100,000 files).
+          if (known[known.length - 1] !== c) known.push(c);
         } else if (known !== c) this.definitions.set(name, [known, c]);
       }
     }
@@ -573,7 +576,8 @@ export class WorkspaceIndex implements IndexView {
     this.dirtySinceSave = true;
     this.changes++;
     this.changeLog.push({ version: this.changes, path });
-    if (this.changeLog.length > CHANGE_LOG_LIMIT) this.changeLog.splice(0, this.changeLog.length - CHANGE_LOG_LIMIT);
+    // Trimmed in batches: moving 4,096 entries on every change was 2% of indexing at 100,000 files.
+    if (this.changeLog.length >= 2 * CHANGE_LOG_LIMIT) this.changeLog.splice(0, this.changeLog.length - CHANGE_LOG_LIMIT);
   }
 
   /** Files whose chunks changed after `version`, or undefined when that is too far back to know. */
