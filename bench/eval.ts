@@ -56,7 +56,7 @@ function bm25Rank(view: IndexView, p: PreparedTask): RankedChunk[] {
   const bm = bm25Of(view);
   const s = bm25Scores(bm, uniformTerms(p));
   const out: RankedChunk[] = [];
-  bm.chunks.forEach((chunk, i) => s[i] > 0 && !isCursorChunk(p, chunk) && out.push({ chunk, score: s[i], sources: ['bm25'] }));
+  [...bm.chunks].forEach((chunk, i) => s[i] > 0 && !isCursorChunk(p, chunk) && out.push({ chunk, score: s[i], sources: ['bm25'] }));
   return out.sort((a, b) => b.score - a.score);
 }
 
@@ -71,7 +71,7 @@ function importAwareRank(view: IndexView, p: PreparedTask): RankedChunk[] {
   const counts = new Map<string, number>();
   for (const id of p.blanked.match(/[A-Za-z_$][\w$]*/g) ?? []) counts.set(id, (counts.get(id) ?? 0) + 1);
   const out: RankedChunk[] = [];
-  bm.chunks.forEach((chunk, i) => {
+  [...bm.chunks].forEach((chunk, i) => {
     if (isCursorChunk(p, chunk)) return;
     let score = max > 0 ? s[i] / max : 0;
     if (imported.has(chunk.path)) {

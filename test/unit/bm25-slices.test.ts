@@ -67,12 +67,12 @@ function listed(bm: Bm25Index): Map<string, number[]> {
 /** Ids of the live chunks listed for a term (replaced chunks have an infinite norm). */
 function liveIds(bm: Bm25Index, term: string): string[] {
   const ids: string[] = [];
-  bm.postings.forEach(term, (o) => Number.isFinite(bm.norm[o]) && ids.push(bm.chunks[o].id));
+  bm.postings.forEach(term, (o) => Number.isFinite(bm.norm[o]) && ids.push(bm.chunks.at(o).id));
   return ids.sort();
 }
 
 function sameIndex(a: Bm25Index, b: Bm25Index): void {
-  assert.deepEqual(a.chunks.map((c) => c.id), b.chunks.map((c) => c.id));
+  assert.deepEqual([...a.chunks].map((c) => c.id), [...b.chunks].map((c) => c.id));
   assert.deepEqual([...a.norm], [...b.norm]);
   assert.deepEqual(listed(a), listed(b));
   for (const t of ['t1', 't77', 't399', 'nope']) assert.equal(a.idf(t), b.idf(t));
@@ -132,7 +132,7 @@ describe('BM25 built in slices', () => {
     const query = ['t5', 't123', 't399', 't7'].map((term, i) => ({ term, weight: 1 + i }));
     const scored = (bm: Bm25Index) => {
       const s = bm25Scores(bm, query);
-      return new Map(bm.chunks.flatMap((c, o) => (Number.isFinite(bm.norm[o]) ? [[c.id, s[o]] as const] : [])));
+      return new Map([...bm.chunks].flatMap((c, o) => (Number.isFinite(bm.norm[o]) ? [[c.id, s[o]] as const] : [])));
     };
     assert.deepEqual(scored(fresh), scored(rebuilt));
   });

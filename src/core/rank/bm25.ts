@@ -3,6 +3,7 @@
 import type { Chunk } from '../types';
 import { IndexedChunk, TermTable } from '../index/chunkStore';
 import type { IndexView } from '../index/indexView';
+import { SegmentedList, type ReadonlyList } from '../segmentedList';
 import { nextTurn, sliceSpent, slicer } from '../slices';
 import { PostingsBuilder, type PostingLists } from './postings';
 
@@ -11,7 +12,8 @@ export const BM25_B = 0.75;
 
 export interface Bm25Index {
   readonly signature: string;
-  readonly chunks: Chunk[];
+  /** Chunk per ordinal. */
+  readonly chunks: ReadonlyList<Chunk>;
   /** Live ordinals per file (a patch finds a file's old chunks here; candidates find their ordinal). */
   readonly ordsByPath: Map<string, number[]>;
   /** term → chunk ordinals (replaced chunks may stay listed: their norm is infinite, they score 0). */
@@ -50,7 +52,8 @@ interface Built extends Bm25Index {
   /** Sum of `uses` lengths over live chunks (for the average length). */
   totalUses: number;
   /** `uses` length per ordinal: norms are recomputed on every patch, and reading `uses` decodes it (chunkStore.ts). */
-  lengths: number[];
+  lengths: SegmentedList<number>;
+  readonly chunks: SegmentedList<Chunk>;
 }
 
 /** Above this share of replaced chunks, a full rebuild is cheaper than patching. */
@@ -119,10 +122,10 @@ class Builder {
   private readonly ids: number[] = [];
   private readonly scratch: string[] = [];
   private total = 0;
-  private readonly chunks: Chunk[] = [];
+  private readonly chunks = new SegmentedList<Chunk>();
   private readonly filesByDir = new Map<string, string[]>();
   private readonly ordsByPath = new Map<string, number[]>();
-  private readonly lengths: number[] = [];
+  private readonly lengths = new SegmentedList<number>();
   /** Per chunk, k1 * (1 - b + b * length / average length): made by the second pass. */
   private norm: Float32Array | undefined;
   private filled = 0;
@@ -169,8 +172,8 @@ class Builder {
     const avg = n ? this.total / n || 1 : 1;
     const end = Math.min(n, this.filled + count);
     for (let i = this.filled; i < end; i++) {
-      this.postings.fill(i, this.ids, this.readIds(chunks[i]));
-      norm[i] = BM25_K1 * (1 - BM25_B + (BM25_B * lengths[i]) / avg);
+      this.postings.fill(i, this.ids, this.readIds(chunks.at(i)));
+      norm[i] = BM25_K1 * (1 - BM25_B + (BM25_B * lengths.at(i)) / avg);
     }
     this.filled = end;
     return end >= n;
@@ -296,8 +299,8 @@ function patch(b: Built, index: IndexView, changed: readonly string[]): boolean 
   if ((b.dead + doomed.length) / Math.max(1, b.chunks.length + fresh.length) > MAX_DEAD_SHARE) return false;
   // Old chunks leave the document frequencies, the per-file ordinals and the length statistics.
   for (const ord of doomed) {
-    b.totalUses -= b.lengths[ord];
-    b.postings.remove(b.chunks[ord].uses);
+    b.totalUses -= b.lengths.at(ord);
+    b.postings.remove(b.chunks.at(ord).uses);
   }
   for (const path of paths) b.ordsByPath.delete(path);
   b.dead += doomed.length;
@@ -329,7 +332,7 @@ function patch(b: Built, index: IndexView, changed: readonly string[]): boolean 
     (b as { norm: Float32Array }).norm = norm;
   }
   for (const ord of doomed) norm[ord] = Infinity;
-  for (let i = 0; i < b.chunks.length; i++) if (norm[i] !== Infinity) norm[i] = BM25_K1 * (1 - BM25_B + (BM25_B * b.lengths[i]) / avg);
+  for (let i = 0; i < b.chunks.length; i++) if (norm[i] !== Infinity) norm[i] = BM25_K1 * (1 - BM25_B + (BM25_B * b.lengths.at(i)) / avg);
   return true;
 }
 
@@ -354,9 +357,9 @@ export function fileOrdinals(bm: Bm25Index, path: string, chunks: readonly Span[
   let j = 0;
   for (const c of chunks) {
     // Both lists are in line order: skip what comes before this chunk's span.
-    while (j < ords.length && before(bm.chunks[ords[j]], c)) j++;
+    while (j < ords.length && before(bm.chunks.at(ords[j]), c)) j++;
     const o = ords[j];
-    const b = o === undefined ? undefined : bm.chunks[o];
+    const b = o === undefined ? undefined : bm.chunks.at(o);
     out.push(b && (b === c || (b.startLine === c.startLine && b.endLine === c.endLine)) ? o : undefined);
   }
   return out;

@@ -185,7 +185,7 @@ function* gather(req: RankQuery, bm: Bm25Index, scores: Float32Array, slots: Int
 
   const pool = new Map<number, Candidate>();
   const add = (ord: number, src: CandidateSource): Candidate | undefined => {
-    const chunk = bm.chunks[ord];
+    const chunk = bm.chunks.at(ord);
     if (!chunk || isCursorChunk(chunk) || isExcluded(chunk, excluded) || !current(chunk)) return undefined;
     let c = pool.get(ord);
     if (!c) pool.set(ord, (c = { chunk, ord, sources: [], features: new Float32Array(FEATURE_COUNT), stage1: 0, evidence: [] }));
@@ -206,7 +206,7 @@ function* gather(req: RankQuery, bm: Bm25Index, scores: Float32Array, slots: Int
     yield* addTermScoresInSteps(bm, term, weight, scores);
     yield;
   }
-  const { top, max: maxScore } = yield* topScoresInSteps(scores, maxCandidates, (i) => isCursorChunk(bm.chunks[i]));
+  const { top, max: maxScore } = yield* topScoresInSteps(scores, maxCandidates, (i) => isCursorChunk(bm.chunks.at(i)));
   for (const i of top) add(i, 'bm25');
 
   // Definitions of identifiers near the cursor (weight = closeness of their subtokens).
