@@ -8,6 +8,7 @@ import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import type { IndexView } from '../index/indexView';
 import type { CursorWindow, EditorSignals, RankedChunk } from '../types';
 import { assetPath } from '../assets';
+import { matmulModel } from '../cost/onnxGraphs';
 import { breathe, nextTurn } from '../slices';
 import { buildInputs, keyIds, MODEL_FORMAT, type ModelInputs, type ModelMeta } from './model';
 import { FEATURE_NAMES, gatherCandidates, gatherCandidatesInSlices, toRanked, type Candidate, type Stage1Output } from './stage1';
@@ -193,6 +194,16 @@ export class Ranker {
       ort = await import('onnxruntime-node');
     } catch (err) {
       return degrade(`ONNX Runtime failed to load (${(err as Error).message})`);
+    }
+    try {
+      // ONNX Runtime sets up its environment inside the first session's native
+      // constructor (55–68 ms on a slow VM, where the model's own session then takes
+      // 20 ms): a one-node session takes that set-up in a turn of its own.
+      await nextTurn();
+      const tiny = await ort.InferenceSession.create(matmulModel(1, 1, 1));
+      await tiny.release?.();
+    } catch {
+      /* the model's own session below says what is wrong */
     }
     const device = opts.device ?? 'auto';
     const memoKey = `${device}|${modelPath}`;
