@@ -5,7 +5,7 @@ const MASK = (1 << SHIFT) - 1;
 /** What readers of a SegmentedList need. */
 export interface ReadonlyList<T> {
   readonly length: number;
-  /** The entry at `i`, 0 ≤ i < length. */
+  /** The entry at `i`, 0 ≤ i < length (undefined past the end, as from an array). */
   at(i: number): T;
   [Symbol.iterator](): Iterator<T>;
 }
@@ -26,7 +26,7 @@ export class SegmentedList<T> implements ReadonlyList<T> {
   }
 
   at(i: number): T {
-    return this.segments[i >>> SHIFT][i & MASK];
+    return this.segments[i >>> SHIFT]?.[i & MASK];
   }
 
   set(i: number, value: T): void {

@@ -20,5 +20,7 @@ describe('SegmentedList', () => {
     for (let i = 0; i < ref.length; i += 997) assert.equal(list.at(i), ref[i]);
     assert.equal(list.at(16_384), -16_384);
     assert.deepEqual([...list], ref);
+    assert.equal(list.at(ref.length), undefined);
+    assert.equal(list.at(1 << 20), undefined);
   });
 });
