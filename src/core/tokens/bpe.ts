@@ -3,8 +3,10 @@
 // its tables costs ≈150–300 ms and ≈80 MB, so the extension builds them once, in
 // a worker (bpeService.ts); this module is what both sides run.
 import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { init, Tiktoken } from 'tiktoken/init';
 import { assetPath } from '../assets';
+import { nextTurn } from '../slices';
 import { splitLongRuns } from './pieces';
 
 export type EncodingName = 'o200k_base' | 'cl100k_base';
@@ -27,8 +29,22 @@ export interface EncoderData {
 let wasmReady: Promise<void> | undefined;
 
 export function loadWasm(): Promise<void> {
-  wasmReady ??= init((imports) => WebAssembly.instantiate(readFileSync(assetPath('tiktoken_bg.wasm')), imports)).then(() => undefined);
+  // Read off the thread: at the extension's start, a synchronous read joined the stall of everything else starting.
+  wasmReady ??= readFile(assetPath('tiktoken_bg.wasm'))
+    .then((bytes) => init((imports) => WebAssembly.instantiate(bytes, imports)))
+    .then(() => undefined);
   return wasmReady;
+}
+
+/**
+ * readEncoderData for a thread that must stay responsive: the read off the
+ * thread, the parse (tens of milliseconds for o200k on a slow machine) in a
+ * turn of its own instead of on top of start-up's other work.
+ */
+export async function loadEncoderData(encoding: EncodingName): Promise<EncoderData> {
+  const text = await readFile(assetPath(`encoders/${encoding}.json`), 'utf8');
+  await nextTurn();
+  return JSON.parse(text) as EncoderData;
 }
 
 export function readEncoderData(encoding: EncodingName): EncoderData {

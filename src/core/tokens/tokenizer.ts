@@ -3,15 +3,13 @@
 // on this thread, or in a worker (bpeService.ts) where this thread is an editor's.
 import { existsSync } from 'node:fs';
 import { assetPath } from '../assets';
-import { slicer } from '../slices';
-import { ENCODINGS, LocalBpe, loadWasm, readEncoderData, type Bpe, type EncodingName } from './bpe';
+import { ENCODINGS, LocalBpe, loadEncoderData, loadWasm, type Bpe, type EncoderData, type EncodingName } from './bpe';
 import { BpeService } from './bpeService';
 import { PieceCounter, sumKnownPieces, type PieceTable } from './pieces';
 
 export { ENCODINGS, type EncodingName };
 
 const tokenizers = new Map<EncodingName, Tokenizer>();
-const breathe = slicer();
 
 export function isEncodingName(name: string): name is EncodingName {
   return (ENCODINGS as readonly string[]).includes(name);
@@ -67,8 +65,8 @@ export async function loadTokenizer(encoding: EncodingName): Promise<Tokenizer> 
   await loadWasm();
   let tokenizer = tokenizers.get(encoding);
   if (!tokenizer) {
-    await breathe(); // reading the encoder file takes ≈10 ms: not on top of a spent slice
-    tokenizer = tokenizers.get(encoding) ?? makeTokenizer(encoding);
+    const data = await loadEncoderData(encoding);
+    tokenizer = tokenizers.get(encoding) ?? makeTokenizer(encoding, data);
     tokenizers.set(encoding, tokenizer);
   }
   return tokenizer;
@@ -84,8 +82,7 @@ function bpeWorkerScript(): string | undefined {
   }
 }
 
-function makeTokenizer(encoding: EncodingName): Tokenizer {
-  const data = readEncoderData(encoding);
+function makeTokenizer(encoding: EncodingName, data: EncoderData): Tokenizer {
   // The tables wait for the first piece that is not already known (or never come, with the worker).
   const local = new LocalBpe(data);
   let bpe: Bpe = local;
