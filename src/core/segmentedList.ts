@@ -29,10 +29,6 @@ export class SegmentedList<T> implements ReadonlyList<T> {
     return this.segments[i >>> SHIFT]?.[i & MASK];
   }
 
-  set(i: number, value: T): void {
-    this.segments[i >>> SHIFT][i & MASK] = value;
-  }
-
   push(value: T): void {
     const s = this.size >>> SHIFT;
     if (s === this.segments.length) this.segments.push([]);
