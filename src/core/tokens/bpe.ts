@@ -42,14 +42,16 @@ export function loadWasm(): Promise<void> {
  * turn of its own instead of on top of start-up's other work.
  */
 export async function loadEncoderData(encoding: EncodingName): Promise<EncoderData> {
-  const text = await readFile(assetPath(`encoders/${encoding}.json`), 'utf8');
+  const text = await readFile(encoderPath(encoding), 'utf8');
   await nextTurn();
   return JSON.parse(text) as EncoderData;
 }
 
 export function readEncoderData(encoding: EncodingName): EncoderData {
-  return JSON.parse(readFileSync(assetPath(`encoders/${encoding}.json`), 'utf8')) as EncoderData;
+  return JSON.parse(readFileSync(encoderPath(encoding), 'utf8')) as EncoderData;
 }
+
+const encoderPath = (encoding: EncodingName) => assetPath(`encoders/${encoding}.json`);
 
 /**
  * tiktoken on this thread (call after `loadWasm()`). The tables are built on the
