@@ -90,6 +90,24 @@ function webgpuBlocker(platform: NodeJS.Platform = process.platform): string | u
 /** Provider chosen per (device, model) for this process: the fallback is decided once. */
 const providerMemo = new Map<string, string>();
 
+/** Once per process (see setUpOrt). */
+let ortSetUp: Promise<void> | undefined;
+
+/**
+ * ONNX Runtime sets up its environment inside the first session's native
+ * constructor (55–68 ms on a slow VM, where the model's own session then takes
+ * 20 ms): a one-node session takes that set-up in a turn of its own.
+ */
+async function setUpOrt(ort: Ort): Promise<void> {
+  try {
+    await nextTurn();
+    const tiny = await ort.InferenceSession.create(matmulModel(1, 1, 1));
+    await tiny.release?.();
+  } catch {
+    /* the model's own session says what is wrong */
+  }
+}
+
 function now(): number {
   return performance.now();
 }
@@ -195,16 +213,7 @@ export class Ranker {
     } catch (err) {
       return degrade(`ONNX Runtime failed to load (${(err as Error).message})`);
     }
-    try {
-      // ONNX Runtime sets up its environment inside the first session's native
-      // constructor (55–68 ms on a slow VM, where the model's own session then takes
-      // 20 ms): a one-node session takes that set-up in a turn of its own.
-      await nextTurn();
-      const tiny = await ort.InferenceSession.create(matmulModel(1, 1, 1));
-      await tiny.release?.();
-    } catch {
-      /* the model's own session below says what is wrong */
-    }
+    await (ortSetUp ??= setUpOrt(ort));
     const device = opts.device ?? 'auto';
     const memoKey = `${device}|${modelPath}`;
     const supported = new Set<string>();
