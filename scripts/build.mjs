@@ -29,6 +29,7 @@ const nodeEntries = [
   ['src/cli/main.ts', 'cli'],
   ['src/core/index/indexWorker.ts', 'indexWorker'],
   ['src/core/tokens/bpeWorker.ts', 'bpeWorker'],
+  ['src/core/rank/modelWorker.ts', 'modelWorker'],
 ];
 // Dev tools never ship in the VSIX (.vscodeignore whitelists only the above).
 const devEntries = [

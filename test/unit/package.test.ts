@@ -31,6 +31,7 @@ const REQUIRED = [
   'dist/extension.js',
   'dist/indexWorker.js',
   'dist/bpeWorker.js',
+  'dist/modelWorker.js',
   'dist/tiktoken_bg.wasm',
   'dist/encoders/o200k_base.json',
   'dist/encoders/cl100k_base.json',

@@ -1,7 +1,8 @@
 // The ranker: stage-1 sources and exclusions, the ONNX graph against the
-// TypeScript reference, device fallback and degradation to stage 1.
+// TypeScript reference, device fallback, degradation to stage 1, and the
+// model worker (same scores as on this thread; crashes and restarts).
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -10,7 +11,9 @@ import type { IndexView } from '../../src/core/index/indexView';
 import type { Chunk, CursorWindow } from '../../src/core/types';
 import { emptySignals } from '../../src/core/types';
 import { buildGraph, readWeights } from '../../src/core/rank/graph';
-import { buildInputs, forward, initialWeights, MODEL_FORMAT, type ModelMeta } from '../../src/core/rank/model';
+import { assetPath } from '../../src/core/assets';
+import { buildInputs, forward, initialWeights, keyIds, MODEL_FORMAT, type ModelMeta } from '../../src/core/rank/model';
+import { MAX_RESTARTS, startModelRunner } from '../../src/core/rank/modelRunner';
 import { modelFeeds, Ranker, rankStage1 } from '../../src/core/rank/ranker';
 import { FEATURE_NAMES, gatherCandidates, gatherCandidatesInSlices, gatherSteps, type Stage1Output } from '../../src/core/rank/stage1';
 import { queryTermsFromText, rng, splitIdentifier } from '../../src/core/rank/text';
@@ -273,4 +276,56 @@ test('a missing or broken model degrades to stage 1 with a clear note, never a c
   const aborted = new AbortController();
   aborted.abort();
   await assert.rejects(bad.rank({ index, cursor, signals: emptySignals(), signal: aborted.signal }), { name: 'AbortError' });
+});
+
+test('stage 2 runs in the model worker: the same scores as on this thread', async () => {
+  const meta = JSON.parse(readFileSync(assetPath('model/ranker.json'), 'utf8')) as ModelMeta;
+  const modelPath = assetPath('model/ranker.onnx');
+  const inWorker = await startModelRunner({ modelPath, meta, device: 'cpu' });
+  const here = await startModelRunner({ modelPath, meta, device: 'cpu', thread: 'this' });
+  assert.equal(inWorker.inWorker, true);
+  assert.equal(here.inWorker, false);
+  assert.equal(inWorker.device, 'cpu');
+  const r = rng(7);
+  const n = 40;
+  const terms = ['parse', 'config', 'budget', 'token'].map((term) => ({ term, weight: r() }));
+  const keys = Array.from({ length: n }, (_, i) => (i % 3 === 0 ? ['budget', 'parse'] : ['other', `k${i}`]));
+  const x = buildInputs(meta, terms, keys.map((k) => keyIds(meta, k)), keys.map(() => Float32Array.from(FEATURE_NAMES, () => r())));
+  const a = await inWorker.score(x);
+  const b = await here.score(x);
+  assert.equal(a.score.length, n);
+  assert.deepEqual([...a.score], [...b.score]);
+  assert.deepEqual([...a.contrib], [...b.contrib]);
+  await inWorker.release();
+  await here.release();
+  await assert.rejects(inWorker.score(x), /disposed/);
+});
+
+test('a model worker that crashes: the query in flight is answered by stage 1, the next one by the restarted worker', async () => {
+  const logs: string[] = [];
+  const ranker = await Ranker.create({ device: 'cpu', log: (m) => logs.push(m) });
+  assert.equal(ranker.scoresInWorker, true);
+  const index = fakeIndex(FILES);
+  const req = { index, cursor: cursorAt(index, 'src/app.ts', 6, 3), signals: emptySignals() };
+  const before = await ranker.rank(req);
+  assert.equal(before.device, 'cpu');
+  for (let i = 0; i < MAX_RESTARTS; i++) {
+    assert.ok(ranker.crashModelWorker());
+    const during = await ranker.rank(req);
+    assert.equal(during.device, 'stage1');
+    assert.match(during.note ?? '', /stage 2 failed \(the model worker exited \(code 3\)\)/);
+    assert.deepEqual(during.ranked.map((x) => x.chunk.id).sort(), before.ranked.map((x) => x.chunk.id).sort());
+    const after = await ranker.rank(req);
+    assert.equal(after.device, 'cpu', `restart ${i + 1}`);
+    assert.deepEqual(after.ranked, before.ranked);
+  }
+  assert.equal(logs.filter((l) => /starting it again/.test(l)).length, MAX_RESTARTS);
+  // One crash too many: stage 1 from then on, said once, never a throw.
+  ranker.crashModelWorker();
+  assert.equal((await ranker.rank(req)).device, 'stage1');
+  const last = await ranker.rank(req);
+  assert.equal(last.device, 'stage1');
+  assert.match(last.note ?? '', /exited 4 times/);
+  assert.match(logs.at(-1) ?? '', /stage 1 from now on/);
+  await ranker.dispose();
 });

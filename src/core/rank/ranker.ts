@@ -1,23 +1,21 @@
 // The ranker the engine calls: stage 1 (candidate gathering, CPU, synchronous)
-// then stage 2 (attention scoring on ONNX Runtime, one batched run per query).
-// Creating a ranker never throws: without a usable model or runtime it ranks
-// with stage 1 alone and says why in `note`.
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import type { InferenceSession, Tensor } from 'onnxruntime-node';
+// then stage 2 (attention scoring on ONNX Runtime, one batched run per query,
+// in a worker thread: modelRunner.ts). Creating a ranker never throws: without
+// a usable model or runtime it ranks with stage 1 alone and says why in `note`.
+import { readFileSync } from 'node:fs';
 import type { IndexView } from '../index/indexView';
 import type { CursorWindow, EditorSignals, RankedChunk } from '../types';
 import { assetPath } from '../assets';
-import { matmulModel } from '../cost/onnxGraphs';
-import { breathe, nextTurn } from '../slices';
-import { buildInputs, keyIds, MODEL_FORMAT, type ModelInputs, type ModelMeta } from './model';
+import { breathe } from '../slices';
+import { buildInputs, keyIds, MODEL_FORMAT, type ModelMeta } from './model';
+import { crashModelWorker, startModelRunner, type ModelRunner } from './modelRunner';
+import { firstLine, type RankerDevice } from './modelSession';
 import { FEATURE_NAMES, gatherCandidates, gatherCandidatesInSlices, toRanked, type Candidate, type Stage1Output } from './stage1';
 import type { Bm25Index } from './bm25';
 import { keyTermsOf } from './keys';
-import { VULKAN_LOADER, vulkanLoaderPresent } from './vulkan';
 import { cosine, loadUserModel, USER_COS_WEIGHT, USER_TOP_K, type UserModel } from './userModel';
 
-export type RankerDevice = 'auto' | 'gpu' | 'cpu';
+export { gpuProviders, modelFeeds, type RankerDevice } from './modelSession';
 
 export interface RankRequest {
   index: IndexView;
@@ -49,64 +47,8 @@ export interface RankerOptions {
   log?: (msg: string) => void;
 }
 
-type Ort = typeof import('onnxruntime-node');
-
-/** GPU execution providers worth trying on this platform, in order. */
-export function gpuProviders(platform: NodeJS.Platform = process.platform): string[] {
-  if (platform === 'win32') return ['webgpu', 'dml', 'cuda'];
-  if (platform === 'darwin') return ['webgpu', 'coreml'];
-  return ['webgpu', 'cuda'];
-}
-
-/** CUDA is listed as supported but its provider libraries are a separate download: try it only when present. */
-function cudaPresent(): boolean {
-  try {
-    const bin = join(dirname(require.resolve('onnxruntime-node')), '..', 'bin', 'napi-v6', process.platform, process.arch);
-    return existsSync(join(bin, process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so'));
-  } catch {
-    return false;
-  }
-}
-
-function ortBinDir(): string | undefined {
-  try {
-    return join(dirname(require.resolve('onnxruntime-node')), '..', 'bin', 'napi-v6', process.platform, process.arch);
-  } catch {
-    return undefined;
-  }
-}
-
-let vulkanMemo: boolean | undefined;
-/** Linux webgpu (Dawn) needs the Vulkan loader; checked once per process, without spawning anything. */
-function webgpuBlocker(platform: NodeJS.Platform = process.platform): string | undefined {
-  if (platform !== 'linux') return undefined;
-  if (vulkanMemo === undefined) {
-    const bin = ortBinDir();
-    vulkanMemo = vulkanLoaderPresent({ extraDirs: bin ? [bin] : [] });
-  }
-  return vulkanMemo ? undefined : `webgpu: no Vulkan loader (${VULKAN_LOADER})`;
-}
-
 /** Provider chosen per (device, model) for this process: the fallback is decided once. */
 const providerMemo = new Map<string, string>();
-
-/** Once per process (see setUpOrt). */
-let ortSetUp: Promise<void> | undefined;
-
-/**
- * ONNX Runtime sets up its environment inside the first session's native
- * constructor (55–68 ms on a slow VM, where the model's own session then takes
- * 20 ms): a one-node session takes that set-up in a turn of its own.
- */
-async function setUpOrt(ort: Ort): Promise<void> {
-  try {
-    await nextTurn();
-    const tiny = await ort.InferenceSession.create(matmulModel(1, 1, 1));
-    await tiny.release?.();
-  } catch {
-    /* the model's own session says what is wrong */
-  }
-}
 
 function now(): number {
   return performance.now();
@@ -125,18 +67,6 @@ export function rankStage1(req: RankRequest): RankedChunk[] {
 
 const KEY_CACHE_MAX = 200_000;
 
-/** The model's input tensors for one query. */
-export function modelFeeds(ort: Pick<Ort, 'Tensor'>, x: ModelInputs, nf: number): Record<string, Tensor> {
-  return {
-    q_ids: new ort.Tensor('int32', x.qIds, [x.lq]),
-    q_w: new ort.Tensor('float32', x.qW, [x.lq]),
-    u_ids: new ort.Tensor('int32', x.uIds, [x.u]),
-    k_idx: new ort.Tensor('int32', x.kIdx, [x.n, x.lk]),
-    k_mask: new ort.Tensor('float32', x.kMask, [x.n, x.lk]),
-    feats: new ort.Tensor('float32', x.feats, [x.n, nf]),
-  };
-}
-
 export class Ranker {
   private readonly keyCache = new Map<string, Int32Array>();
   private user: UserModel | undefined;
@@ -144,8 +74,7 @@ export class Ranker {
   private readonly userCache = new Map<string, Float32Array>();
 
   private constructor(
-    private readonly ort: Ort | undefined,
-    private readonly session: InferenceSession | undefined,
+    private readonly model: ModelRunner | undefined,
     private readonly meta: ModelMeta | undefined,
     readonly device: string,
     private readonly note: string | undefined,
@@ -156,6 +85,16 @@ export class Ranker {
   /** Why stage 2 is not in use (undefined when it is). */
   get degradedReason(): string | undefined {
     return this.note;
+  }
+
+  /** Whether stage 2 runs in a worker thread (false: on this thread, or no stage 2). */
+  get scoresInWorker(): boolean {
+    return this.model?.inWorker ?? false;
+  }
+
+  /** Test hook: makes the model worker exit as if it had crashed (false when there is none). */
+  crashModelWorker(): boolean {
+    return this.model ? crashModelWorker(this.model) : false;
   }
 
   /** The user embedding model in use (undefined when none or it failed to load: see `userModelNote`). */
@@ -176,7 +115,7 @@ export class Ranker {
 
   private async attachUserModel(path: string, log: (msg: string) => void): Promise<void> {
     try {
-      const ort = this.ort ?? (await import('onnxruntime-node'));
+      const ort = await import('onnxruntime-node');
       this.user = await loadUserModel(ort, path);
       log(`ranker: user embedding model ${this.user.description}`);
     } catch (err) {
@@ -187,16 +126,14 @@ export class Ranker {
 
   private static async createBuiltIn(opts: RankerOptions): Promise<Ranker> {
     const log = opts.log ?? (() => undefined);
-    const degrade = (why: string, ort?: Ort) => {
+    const degrade = (why: string) => {
       log(`ranker: ${why}; ranking with stage 1 only`);
-      return new Ranker(ort, undefined, undefined, 'stage1', why);
+      return new Ranker(undefined, undefined, 'stage1', why);
     };
     let modelPath: string;
-    let bytes: Uint8Array;
     let meta: ModelMeta;
     try {
       modelPath = opts.modelPath ?? assetPath('model/ranker.onnx');
-      bytes = readFileSync(modelPath);
       const metaPath = modelPath.replace(/\.onnx$/, '.json');
       meta = JSON.parse(readFileSync(metaPath, 'utf8')) as ModelMeta;
       if (meta.format !== MODEL_FORMAT) throw new Error(`model format ${meta.format}, expected ${MODEL_FORMAT}`);
@@ -204,61 +141,19 @@ export class Ranker {
     } catch (err) {
       return degrade(`ranker model unusable (${(err as Error).message})`);
     }
-    let ort: Ort;
-    try {
-      // Loading ONNX Runtime's native module (≈20 ms) and creating a session (its
-      // native constructor, ≈20 ms) both run on this thread: each gets a turn of its own.
-      await nextTurn();
-      ort = await import('onnxruntime-node');
-    } catch (err) {
-      return degrade(`ONNX Runtime failed to load (${(err as Error).message})`);
-    }
-    await (ortSetUp ??= setUpOrt(ort));
     const device = opts.device ?? 'auto';
     const memoKey = `${device}|${modelPath}`;
-    const supported = new Set<string>();
+    let model: ModelRunner;
     try {
-      for (const b of ort.listSupportedBackends?.() ?? []) supported.add(b.name);
-    } catch {
-      /* older runtimes: try everything */
+      model = await startModelRunner({ modelPath, meta, device, remembered: providerMemo.get(memoKey), log });
+    } catch (err) {
+      return degrade((err as Error).message);
     }
-    const order = device === 'cpu' ? ['cpu'] : [...gpuProviders().filter((p) => (supported.size === 0 || supported.has(p)) && (p !== 'cuda' || cudaPresent())), 'cpu'];
-    const remembered = providerMemo.get(memoKey);
-    const tries = remembered ? [remembered] : order;
-    const failures: string[] = [];
-    for (const ep of tries) {
-      const blocker = ep === 'webgpu' ? webgpuBlocker() : undefined;
-      if (blocker) {
-        failures.push(blocker);
-        continue;
-      }
-      try {
-        await nextTurn();
-        const session = await ort.InferenceSession.create(bytes, { executionProviders: [ep], graphOptimizationLevel: 'all', logSeverityLevel: 3 });
-        const r = new Ranker(ort, session, meta, ep, undefined, failures.length ? failures.join('; ') : undefined);
-        await r.warmUp();
-        providerMemo.set(memoKey, ep);
-        if (failures.length) log(`ranker: GPU unavailable (${failures.join('; ')}); using cpu`);
-        else log(`ranker: using ${ep}`);
-        return r;
-      } catch (err) {
-        failures.push(`${ep}: ${firstLine((err as Error).message)}`);
-      }
-    }
-    return degrade(`no execution provider could run the model (${failures.join('; ')})`, ort);
-  }
-
-  /** One tiny run so a provider that loads but cannot execute fails here, not mid-ranking. */
-  private async warmUp(): Promise<void> {
-    if (!this.meta) return;
-    const f = new Float32Array(this.meta.features.length);
-    const x = buildInputs(this.meta, [{ term: 'warm', weight: 1 }], [['warm', 'up']], [f]);
-    await this.run(x.n, x);
-  }
-
-  private async run(n: number, x: ModelInputs): Promise<{ score: Float32Array; contrib: Float32Array }> {
-    const out = await this.session!.run(modelFeeds(this.ort!, x, this.meta!.features.length));
-    return { score: out.score.data as Float32Array, contrib: out.contrib.data as Float32Array };
+    providerMemo.set(memoKey, model.device);
+    const failures = model.failures.length ? model.failures.join('; ') : undefined;
+    if (failures) log(`ranker: GPU unavailable (${failures}); using cpu`);
+    else log(`ranker: using ${model.device}`);
+    return new Ranker(model, meta, model.device, undefined, failures);
   }
 
   /** Hashed key rows of a chunk, cached by path and content hash (the idf order is the index's when first seen). */
@@ -321,8 +216,8 @@ export class Ranker {
     const s1 = await gatherCandidatesInSlices(req, req.signal);
     if (!s1) throw abortError();
     const t1 = now();
-    if (!this.session || !this.meta || s1.candidates.length === 0) {
-      return { ranked: toRanked(s1.candidates), device: this.session ? this.device : 'stage1', note: this.note, stage1Ms: t1 - t0, stage2Ms: 0 };
+    if (!this.model || !this.meta || s1.candidates.length === 0) {
+      return { ranked: toRanked(s1.candidates), device: this.model ? this.device : 'stage1', note: this.note, stage1Ms: t1 - t0, stage2Ms: 0 };
     }
     if (req.signal?.aborted) throw abortError();
     const cands = s1.candidates;
@@ -330,7 +225,7 @@ export class Ranker {
       await breathe('query'); // the model's inputs take a few ms of their own
       const keys = cands.map((c) => this.keysOf(c, s1.bm));
       const x = buildInputs(this.meta, s1.terms, keys, cands.map((c) => c.features));
-      const { score, contrib } = await this.run(cands.length, x);
+      const { score, contrib } = await this.model!.score(x);
       if (req.signal?.aborted) throw abortError();
       const ranked = rankWithScores(cands, score, contrib, s1.terms, x.lq);
       return { ranked, device: this.device, stage1Ms: t1 - t0, stage2Ms: now() - t1 };
@@ -343,7 +238,7 @@ export class Ranker {
 
   async dispose(): Promise<void> {
     await this.user?.dispose();
-    await this.session?.release();
+    await this.model?.release();
   }
 }
 
@@ -384,8 +279,4 @@ export function rankWithScores(
     }
     return { chunk: c.chunk, score: Math.min(1, Math.max(0, eff(i))), sources: [...c.sources], evidence };
   });
-}
-
-function firstLine(s: string): string {
-  return (s.split('\n').find((l) => l.trim()) ?? s).trim().slice(0, 200);
 }
