@@ -16,6 +16,9 @@ import { packChunks, packValue } from '../src/core/pack/packer';
 import { prefixReuse } from '../src/core/pack/prefixReuse';
 import { scanWorkspace } from '../src/core/scan/scanner';
 import { loadTokenizer } from '../src/core/tokens/tokenizer';
+import { assetPath } from '../src/core/assets';
+import type { ModelMeta } from '../src/core/rank/model';
+import { startModelRunner } from '../src/core/rank/modelRunner';
 import { rng } from '../src/core/rank/text';
 import { emptySignals, type RankedChunk } from '../src/core/types';
 import { statusView } from '../src/extension/statusText';
@@ -251,7 +254,55 @@ function cliRuns(corpus: string, files: string[]): void {
   rmSync(cacheDir, { recursive: true, force: true });
 }
 
+const RANKER_START_CHILD = '--ranker-start-child';
+
+/**
+ * In a fresh process (ONNX Runtime loads and sets itself up once per process):
+ * the calling thread's longest stall, seen by a 1 ms timer, while the ranker's
+ * model starts on `thread` and scores once.
+ */
+async function rankerStartChild(thread: 'worker' | 'this'): Promise<void> {
+  let last = performance.now();
+  let longest = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    longest = Math.max(longest, now - last - 1);
+    last = now;
+  }, 1);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  const t = performance.now();
+  const meta = JSON.parse(readFileSync(assetPath('model/ranker.json'), 'utf8')) as ModelMeta;
+  const runner = await startModelRunner({ modelPath: assetPath('model/ranker.onnx'), meta, device: 'cpu', thread });
+  const readyMs = performance.now() - t;
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  clearInterval(timer);
+  await runner.release();
+  console.log(JSON.stringify({ longest, readyMs, inWorker: runner.inWorker }));
+}
+
+function rankerStartBench(): void {
+  log('\n## Ranker start: the calling thread while ONNX Runtime loads and opens the model (issue 7)');
+  const runs: Record<'worker' | 'this', Array<{ longest: number; readyMs: number }>> = { worker: [], this: [] };
+  for (let i = 0; i < 4; i++) {
+    for (const thread of ['this', 'worker'] as const) {
+      const res = spawnSync(process.execPath, [__filename, RANKER_START_CHILD, thread], { encoding: 'utf8' });
+      if (res.status !== 0) throw new Error(`ranker start (${thread}) failed: ${res.stderr}`);
+      runs[thread].push(JSON.parse(res.stdout.trim().split('\n').pop()!) as { longest: number; readyMs: number });
+    }
+  }
+  const show = (xs: Array<{ longest: number; readyMs: number }>) =>
+    `longest stall ${xs.map((x) => x.longest.toFixed(0)).join(', ')} ms (median ${ms(median(xs.map((x) => x.longest)))}), ready in median ${ms(median(xs.map((x) => x.readyMs)))}`;
+  log(`in the model worker: ${show(runs.worker)}`);
+  log(`on this thread (baseline): ${show(runs.this)}`);
+  log(`longest stall: baseline / worker ${ratio(median(runs.this.map((x) => x.longest)), median(runs.worker.map((x) => x.longest)))} · target: no stall over 50 ms · one fresh process per run, alternating`);
+}
+
 async function main(): Promise<void> {
+  const child = process.argv.indexOf(RANKER_START_CHILD);
+  if (child >= 0) {
+    clearInterval(rssTimer);
+    return rankerStartChild(process.argv[child + 1] === 'this' ? 'this' : 'worker');
+  }
   log(`# Context Budget benchmarks — ${new Date().toISOString()}`);
   log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}, node ${process.version}`);
   const only = process.argv.slice(2);
@@ -262,6 +313,7 @@ async function main(): Promise<void> {
   if (want('pack')) packerBench();
   if (want('status')) await statusBarBench(corpus.dir);
   if (want('cache')) await promptCacheBench();
+  if (want('ranker')) rankerStartBench();
   if (want('cli')) cliBench(corpus.dir, (await scanWorkspace(corpus.dir)).files.map((f) => f.path));
   if (want('cost')) {
     log('\n## Cost model, measured (issue 4)');
