@@ -1,5 +1,6 @@
 // The optional user embedding model: WordPiece from tokenizer.json, tiny ONNX
-// models built here with onnx-proto, the cosine feature, and clear notes on bad input.
+// models built here with onnx-proto, the cosine feature, clear notes on bad input,
+// and its worker thread.
 import { strict as assert } from 'node:assert';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +9,7 @@ import { test } from 'node:test';
 import { onnx } from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import type { IndexView } from '../../src/core/index/indexView';
+import { crashModelWorker, startUserModel } from '../../src/core/rank/modelRunner';
 import { Ranker } from '../../src/core/rank/ranker';
 import { queryTermsFromText, splitIdentifier } from '../../src/core/rank/text';
 import { loadUserModel, wordPieceFromJson } from '../../src/core/rank/userModel';
@@ -176,4 +178,23 @@ test('the ranker uses the cosine feature, and bad user models leave a note and t
     await r.dispose();
   }
   await plain.dispose();
+});
+
+test('the user model runs in a worker: the same vectors as on this thread; a crash fails that request, the next one restarts it', async () => {
+  const dir = modelDir('pooled');
+  const texts = ['load plugins', 'plugin dir', 'draw circle'];
+  const here = await loadUserModel(ort, dir);
+  const inWorker = await startUserModel(dir);
+  assert.equal(inWorker.inWorker, true);
+  assert.equal(inWorker.dim, here.dim);
+  assert.equal(inWorker.description, here.description);
+  const want = (await here.embed(texts)).map((v) => [...v]);
+  assert.deepEqual((await inWorker.embed(texts)).map((v) => [...v]), want);
+  assert.ok(crashModelWorker(inWorker));
+  await assert.rejects(inWorker.embed(texts), /the user model worker exited \(code 3\)/);
+  assert.deepEqual((await inWorker.embed(texts)).map((v) => [...v]), want);
+  await inWorker.dispose();
+  await here.dispose();
+  // A bad model says why from the worker, as it does on this thread.
+  await assert.rejects(startUserModel(modelDir('bad-input')), /expected input_ids/);
 });

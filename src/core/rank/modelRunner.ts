@@ -1,32 +1,44 @@
-// Runs the stage-2 model for the ranker: in a worker thread (modelWorker.ts),
-// so that ONNX Runtime's start-up never holds the extension host's thread, or on
-// the calling thread where no worker can start (the worker script not built).
+// Runs the ranker's ONNX models — the stage-2 model, and the user's embedding
+// model when one is set — each in a worker thread of its own (modelWorker.ts),
+// so that ONNX Runtime's start-up and a model's session never hold the extension
+// host's thread; on the calling thread where no worker can start (the worker
+// script not built).
 //
-// Faults: a worker that exits fails the scores in flight (the ranker answers
-// those queries with stage 1) and is started again for the next query, up to
-// MAX_RESTARTS times, on the provider it had settled on.
+// Faults: a worker that exits fails the requests in flight (the ranker answers
+// those queries without that model) and is started again for the next request,
+// up to MAX_RESTARTS times, on the provider it had settled on.
 import { existsSync, readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { assetPath } from '../assets';
 import { nextTurn } from '../slices';
 import type { ModelInputs, ModelMeta } from './model';
 import { firstLine, openModel, scoreWith, type OpenedModel, type Ort, type RankerDevice, type Scores } from './modelSession';
+import { loadUserModel, type UserModel } from './userModel';
 
-export interface ModelWorkerInit {
-  modelPath: string;
-  meta: ModelMeta;
-  device: RankerDevice;
-  /** The provider an earlier start settled on: tried alone. */
-  remembered?: string;
-}
+export type ModelWorkerInit =
+  | {
+      kind: 'ranker';
+      modelPath: string;
+      meta: ModelMeta;
+      device: RankerDevice;
+      /** The provider an earlier start settled on: tried alone. */
+      remembered?: string;
+    }
+  | { kind: 'user'; path: string };
 
-export type ModelRequest = { id: number; x: ModelInputs } | { id: number; op: 'crash' };
+export type ModelRequest = { id: number; x: ModelInputs } | { id: number; texts: readonly string[] } | { id: number; op: 'crash' };
 
-/** Id -1: the worker's start-up report (the provider it opened the model on, or why it could not). */
+/** What a worker reports once its model is open (id -1). */
+export type ModelOpened = { device: string; failures: string[] } | { description: string; dim: number };
+
+/** Id -1: the worker's start-up report (its model open, or why it could not be). */
 export type ModelReply =
-  | { id: -1; device: string; failures: string[] }
+  | ({ id: -1 } & ModelOpened)
   | { id: number; score: Float32Array; contrib: Float32Array }
+  | { id: number; vectors: Float32Array[] }
   | { id: number; error: string };
+
+type Answer = Exclude<ModelReply, { id: -1 } | { error: string }>;
 
 export interface ModelRunnerOptions {
   modelPath: string;
@@ -35,7 +47,7 @@ export interface ModelRunnerOptions {
   remembered?: string;
   /** The worker script; default dist/modelWorker.js where built. */
   script?: string;
-  /** 'this': score on the calling thread even where a worker could start. */
+  /** 'this': run on the calling thread even where a worker could start. */
   thread?: 'worker' | 'this';
   log?: (msg: string) => void;
 }
@@ -53,6 +65,9 @@ export interface ModelRunner {
 
 export const MAX_RESTARTS = 3;
 
+/** The worker behind each runner and user model that has one (for the test hook). */
+const workers = new WeakMap<object, ModelWorker>();
+
 function modelWorkerScript(): string | undefined {
   try {
     const p = assetPath('modelWorker.js');
@@ -62,22 +77,166 @@ function modelWorkerScript(): string | undefined {
   }
 }
 
-/** Opens the model (in a worker where it can); throws, with the reason to show, when it cannot be used. */
+interface Pending {
+  resolve: (a: Answer) => void;
+  reject: (err: Error) => void;
+}
+
+interface Live {
+  worker: Worker;
+  /** Resolves once the worker has opened its model; rejects with why it could not. */
+  opened: Promise<ModelOpened>;
+}
+
+/** One model in a worker thread: requests in, answers out; restarted when it exits. */
+class ModelWorker {
+  restarts = 0;
+  private live: Live | undefined;
+  private nextId = 0;
+  private readonly pending = new Map<number, Pending>();
+  private closed = false;
+  /** Resolves with the first worker's report; rejects when it cannot open the model. */
+  readonly started: Promise<ModelOpened>;
+
+  constructor(
+    private readonly script: string,
+    private init: ModelWorkerInit,
+    /** What the model is, in log lines ('the model worker', 'the user model worker'). */
+    private readonly name: string,
+    /** What the ranker does once the worker has exited too often ('ranking with stage 1'). */
+    private readonly without: string,
+    private readonly log?: (msg: string) => void,
+  ) {
+    this.live = this.spawn();
+    this.started = this.live.opened;
+  }
+
+  /** The init of later starts (the ranker's: the provider the first one settled on). */
+  restartWith(init: ModelWorkerInit): void {
+    this.init = init;
+  }
+
+  private spawn(): Live {
+    // Its heap holds one request's inputs and outputs at a time (the model and the
+    // runtime's buffers are native): small generations keep its RSS down (a
+    // script scoring 200 queries of 300 candidates, 5 runs each: the process grew
+    // 57–67 MiB with default generations, 54–58 MiB with these, 37–43 MiB with
+    // the model on its own thread).
+    const worker = new Worker(this.script, { workerData: this.init, resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 32 } });
+    // An idle worker must not keep a CLI run alive; one with requests in flight does.
+    worker.unref();
+    let settle!: { resolve: (o: ModelOpened) => void; reject: (err: Error) => void };
+    const opened = new Promise<ModelOpened>((resolve, reject) => (settle = { resolve, reject }));
+    opened.catch(() => undefined); // read by whoever awaits it; never an unhandled rejection
+    const live: Live = { worker, opened };
+    let open = false;
+    worker.on('message', (reply: ModelReply) => {
+      if (reply.id === -1) {
+        if ('error' in reply) {
+          settle.reject(new Error(reply.error));
+          void worker.terminate();
+        } else {
+          open = true;
+          settle.resolve(reply as ModelOpened);
+        }
+        return;
+      }
+      const p = this.pending.get(reply.id);
+      if (!p) return;
+      this.pending.delete(reply.id);
+      this.track();
+      if ('error' in reply) p.reject(new Error(reply.error));
+      else p.resolve(reply as Answer);
+    });
+    worker.on('error', (err) => this.log?.(`ranker: ${this.name} error: ${firstLine(err.message)}`));
+    worker.on('exit', (code) => {
+      settle.reject(new Error(`${this.name} exited (code ${code}) before opening the model`));
+      if (this.live !== live) return;
+      this.live = undefined;
+      if (this.closed) return;
+      const why = new Error(`${this.name} exited (code ${code})`);
+      for (const p of this.pending.values()) p.reject(why);
+      this.pending.clear();
+      if (open) this.log?.(`ranker: ${why.message}; ${this.restarts < MAX_RESTARTS ? 'starting it again for the next query' : `${this.without} from now on`}`);
+    });
+    return live;
+  }
+
+  /** Keeps the process alive while requests are in flight, and only then. */
+  private track(): void {
+    if (!this.live) return;
+    if (this.pending.size > 0) this.live.worker.ref();
+    else this.live.worker.unref();
+  }
+
+  async request(body: { x: ModelInputs } | { texts: readonly string[] }): Promise<Answer> {
+    if (this.closed) throw new Error('the ranker was disposed');
+    if (!this.live) {
+      if (this.restarts >= MAX_RESTARTS) throw new Error(`${this.name} exited ${this.restarts + 1} times`);
+      this.restarts++;
+      this.live = this.spawn();
+    }
+    const live = this.live;
+    await live.opened;
+    const id = this.nextId++;
+    return new Promise<Answer>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.track();
+      live.worker.postMessage({ id, ...body } as ModelRequest);
+    });
+  }
+
+  /** Test hook: makes the worker exit as if it had crashed. */
+  crash(): void {
+    this.live?.worker.postMessage({ id: this.nextId++, op: 'crash' } satisfies ModelRequest);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const why = new Error('the ranker was disposed');
+    for (const p of this.pending.values()) p.reject(why);
+    this.pending.clear();
+    const live = this.live;
+    this.live = undefined;
+    await live?.worker.terminate();
+  }
+}
+
+/** Starts a model worker, or says (undefined) that none can start here and the model runs on this thread. */
+function startWorker(script: string | undefined, init: ModelWorkerInit, log?: (msg: string) => void): ModelWorker | undefined {
+  if (!script) return undefined;
+  const [name, without] = init.kind === 'ranker' ? ['the model worker', 'ranking with stage 1'] : ['the user model worker', 'ranking with the built-in model'];
+  try {
+    return new ModelWorker(script, init, name, without, log);
+  } catch (err) {
+    log?.(`ranker: could not start ${name} (${firstLine((err as Error).message)}); running its model on this thread`);
+    return undefined;
+  }
+}
+
+/** Opens the stage-2 model (in a worker where it can); throws, with the reason to show, when it cannot be used. */
 export async function startModelRunner(opts: ModelRunnerOptions): Promise<ModelRunner> {
   const script = opts.thread === 'this' ? undefined : (opts.script ?? modelWorkerScript());
-  if (script) {
-    let runner: WorkerModelRunner | undefined;
-    try {
-      runner = new WorkerModelRunner(script, opts);
-    } catch (err) {
-      opts.log?.(`ranker: could not start the model worker (${firstLine((err as Error).message)}); scoring on this thread`);
-    }
-    if (runner) {
-      await runner.started;
-      return runner;
-    }
-  }
-  return startInThread(opts);
+  const init: ModelWorkerInit = { kind: 'ranker', modelPath: opts.modelPath, meta: opts.meta, device: opts.device, remembered: opts.remembered };
+  const worker = startWorker(script, init, opts.log);
+  if (!worker) return startInThread(opts);
+  const opened = await worker.started;
+  if (!('device' in opened)) throw new Error('the model worker opened another kind of model');
+  // A restarted worker goes straight to the provider this one settled on.
+  worker.restartWith({ ...init, remembered: opened.device });
+  const runner: ModelRunner = {
+    device: opened.device,
+    failures: opened.failures,
+    inWorker: true,
+    score: async (x) => {
+      const a = await worker.request({ x });
+      if (!('score' in a)) throw new Error('the model worker answered with no scores');
+      return a;
+    },
+    release: () => worker.close(),
+  };
+  workers.set(runner, worker);
+  return runner;
 }
 
 async function startInThread(opts: ModelRunnerOptions): Promise<ModelRunner> {
@@ -87,14 +246,7 @@ async function startInThread(opts: ModelRunnerOptions): Promise<ModelRunner> {
   } catch (err) {
     throw new Error(`ranker model unusable (${(err as Error).message})`);
   }
-  let ort: Ort;
-  try {
-    // Loading ONNX Runtime's native module (≈20–30 ms) gets a turn of its own.
-    await nextTurn();
-    ort = await import('onnxruntime-node');
-  } catch (err) {
-    throw new Error(`ONNX Runtime failed to load (${firstLine((err as Error).message)})`);
-  }
+  const ort = await loadOrt();
   const model: OpenedModel = await openModel(ort, bytes, opts.meta, opts.device, opts.remembered);
   const nf = opts.meta.features.length;
   return {
@@ -106,126 +258,50 @@ async function startInThread(opts: ModelRunnerOptions): Promise<ModelRunner> {
   };
 }
 
-interface Pending {
-  resolve: (s: Scores) => void;
-  reject: (err: Error) => void;
-}
-
-interface Live {
-  worker: Worker;
-  /** Resolves once the worker has opened the model; rejects with why it could not. */
-  opened: Promise<void>;
-}
-
-class WorkerModelRunner implements ModelRunner {
-  readonly inWorker = true;
-  device = '';
-  failures: string[] = [];
-  restarts = 0;
-  private live: Live | undefined;
-  private nextId = 0;
-  private readonly pending = new Map<number, Pending>();
-  private closed = false;
-  readonly started: Promise<void>;
-
-  constructor(
-    private readonly script: string,
-    private readonly opts: ModelRunnerOptions,
-  ) {
-    this.live = this.spawn(opts.remembered);
-    this.started = this.live.opened;
-  }
-
-  private spawn(remembered: string | undefined): Live {
-    const init: ModelWorkerInit = { modelPath: this.opts.modelPath, meta: this.opts.meta, device: this.opts.device, remembered };
-    // Its heap holds one query's inputs and outputs at a time (the model and the
-    // runtime's buffers are native): small generations keep its RSS down (a
-    // script scoring 200 queries of 300 candidates, 5 runs each: the process grew
-    // 57–67 MiB with default generations, 54–58 MiB with these, 37–43 MiB with
-    // the model on its own thread).
-    const worker = new Worker(this.script, { workerData: init, resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 32 } });
-    // An idle worker must not keep a CLI run alive; one with scores in flight does.
-    worker.unref();
-    let settle!: { resolve: () => void; reject: (err: Error) => void };
-    const opened = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
-    opened.catch(() => undefined); // read by whoever awaits it; never an unhandled rejection
-    const live: Live = { worker, opened };
-    worker.on('message', (reply: ModelReply) => {
-      if (reply.id === -1) {
-        if ('device' in reply) {
-          this.device = reply.device;
-          this.failures = reply.failures;
-          settle.resolve();
-        } else if ('error' in reply) {
-          settle.reject(new Error(reply.error));
-          void worker.terminate();
-        }
-        return;
-      }
-      const p = this.pending.get(reply.id);
-      if (!p) return;
-      this.pending.delete(reply.id);
-      this.track();
-      if ('error' in reply) p.reject(new Error(reply.error));
-      else if ('score' in reply) p.resolve({ score: reply.score, contrib: reply.contrib });
-    });
-    worker.on('error', (err) => this.opts.log?.(`ranker: model worker error: ${firstLine(err.message)}`));
-    worker.on('exit', (code) => {
-      settle.reject(new Error(`the model worker exited (code ${code}) before opening the model`));
-      if (this.live !== live) return;
-      this.live = undefined;
-      if (this.closed) return;
-      const why = new Error(`the model worker exited (code ${code})`);
-      for (const p of this.pending.values()) p.reject(why);
-      this.pending.clear();
-      if (this.device) this.opts.log?.(`ranker: ${why.message}; ${this.restarts < MAX_RESTARTS ? 'starting it again for the next query' : 'ranking with stage 1 from now on'}`);
-    });
-    return live;
-  }
-
-  /** Keeps the process alive while scores are in flight, and only then. */
-  private track(): void {
-    if (!this.live) return;
-    if (this.pending.size > 0) this.live.worker.ref();
-    else this.live.worker.unref();
-  }
-
-  async score(x: ModelInputs): Promise<Scores> {
-    if (this.closed) throw new Error('the ranker was disposed');
-    if (!this.live) {
-      if (this.restarts >= MAX_RESTARTS) throw new Error(`the model worker exited ${this.restarts + 1} times`);
-      this.restarts++;
-      this.live = this.spawn(this.device);
-    }
-    const live = this.live;
-    await live.opened;
-    const id = this.nextId++;
-    return new Promise<Scores>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.track();
-      live.worker.postMessage({ id, x } satisfies ModelRequest);
-    });
-  }
-
-  /** Test hook: makes the worker exit as if it had crashed. */
-  crash(): void {
-    this.live?.worker.postMessage({ id: this.nextId++, op: 'crash' } satisfies ModelRequest);
-  }
-
-  async release(): Promise<void> {
-    this.closed = true;
-    const why = new Error('the ranker was disposed');
-    for (const p of this.pending.values()) p.reject(why);
-    this.pending.clear();
-    const live = this.live;
-    this.live = undefined;
-    await live?.worker.terminate();
+/** ONNX Runtime's module on this thread; loading it (≈20–30 ms of native calls) gets a turn of its own. */
+export async function loadOrt(): Promise<Ort> {
+  try {
+    await nextTurn();
+    return await import('onnxruntime-node');
+  } catch (err) {
+    throw new Error(`ONNX Runtime failed to load (${firstLine((err as Error).message)})`);
   }
 }
 
-/** Test hook: makes a worker-backed runner's worker exit as if it had crashed (false when it has none). */
-export function crashModelWorker(runner: ModelRunner): boolean {
-  if (!(runner instanceof WorkerModelRunner)) return false;
-  runner.crash();
-  return true;
+export interface UserModelRunnerOptions {
+  script?: string;
+  thread?: 'worker' | 'this';
+  log?: (msg: string) => void;
+}
+
+/** The user's embedding model (userModel.ts), in a worker where it can; throws with a clear message when it is unusable. */
+export async function startUserModel(path: string, opts: UserModelRunnerOptions = {}): Promise<UserModel & { readonly inWorker: boolean }> {
+  const script = opts.thread === 'this' ? undefined : (opts.script ?? modelWorkerScript());
+  const worker = startWorker(script, { kind: 'user', path }, opts.log);
+  if (!worker) {
+    const model = await loadUserModel(await loadOrt(), path);
+    return Object.assign(model, { inWorker: false });
+  }
+  const opened = await worker.started;
+  if (!('dim' in opened)) throw new Error('the user model worker opened another kind of model');
+  const model = {
+    dim: opened.dim,
+    description: opened.description,
+    inWorker: true,
+    embed: async (texts: readonly string[]) => {
+      const a = await worker.request({ texts });
+      if (!('vectors' in a)) throw new Error('the user model worker answered with no vectors');
+      return a.vectors;
+    },
+    dispose: () => worker.close(),
+  };
+  workers.set(model, worker);
+  return model;
+}
+
+/** Test hook: makes a model's worker exit as if it had crashed (false when it runs on this thread). */
+export function crashModelWorker(model: ModelRunner | UserModel): boolean {
+  const worker = workers.get(model);
+  worker?.crash();
+  return worker !== undefined;
 }

@@ -1,43 +1,62 @@
-// Worker thread entry (bundled to dist/modelWorker.js): loads ONNX Runtime,
-// opens the stage-2 model and scores queries with it, so that the runtime's
-// start-up (module load, environment set-up and session: 110–180 ms of native
-// calls on a slow VM) never runs on the extension host's thread.
+// Worker thread entry (bundled to dist/modelWorker.js): loads ONNX Runtime and
+// opens one model — the ranker's stage-2 model, or the user's embedding model —
+// and answers requests with it, so that the runtime's start-up (module load,
+// environment set-up and session: 110–180 ms of native calls on a slow VM for
+// the stage-2 model, more for a large embedding model) never runs on the
+// extension host's thread.
 import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { firstLine, openModel, scoreWith, type OpenedModel, type Ort } from './modelSession';
-import type { ModelReply, ModelRequest, ModelWorkerInit } from './modelRunner';
+import { firstLine, openModel, scoreWith, type Ort } from './modelSession';
+import type { ModelOpened, ModelReply, ModelRequest, ModelWorkerInit } from './modelRunner';
+import { loadUserModel } from './userModel';
 
 const init = workerData as ModelWorkerInit;
 const post = (reply: ModelReply) => parentPort!.postMessage(reply);
 
-const opened = (async (): Promise<{ ort: Ort; model: OpenedModel }> => {
+async function loadOrt(): Promise<Ort> {
+  try {
+    return await import('onnxruntime-node');
+  } catch (err) {
+    throw new Error(`ONNX Runtime failed to load (${firstLine((err as Error).message)})`);
+  }
+}
+
+type Answer = (req: Exclude<ModelRequest, { op: 'crash' }>) => Promise<ModelReply>;
+
+/** Opens the model; what it reports, and how it answers a request. */
+async function open(): Promise<{ opened: ModelOpened; answer: Answer }> {
+  if (init.kind === 'user') {
+    const user = await loadUserModel(await loadOrt(), init.path);
+    return {
+      opened: { description: user.description, dim: user.dim },
+      answer: async (req) => ('texts' in req ? { id: req.id, vectors: await user.embed(req.texts) } : { id: req.id, error: 'not a user-model request' }),
+    };
+  }
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(init.modelPath);
   } catch (err) {
     throw new Error(`ranker model unusable (${(err as Error).message})`);
   }
-  let ort: Ort;
-  try {
-    ort = await import('onnxruntime-node');
-  } catch (err) {
-    throw new Error(`ONNX Runtime failed to load (${firstLine((err as Error).message)})`);
-  }
-  return { ort, model: await openModel(ort, bytes, init.meta, init.device, init.remembered) };
-})();
+  const ort = await loadOrt();
+  const model = await openModel(ort, bytes, init.meta, init.device, init.remembered);
+  const nf = init.meta.features.length;
+  return {
+    opened: { device: model.device, failures: model.failures },
+    // Scores are copied back (a few KB): the runtime's output buffers may not be detachable.
+    answer: async (req) => ('x' in req ? { id: req.id, ...(await scoreWith(ort, model.session, req.x, nf)) } : { id: req.id, error: 'not a scoring request' }),
+  };
+}
 
-opened.then(
-  ({ model }) => post({ id: -1, device: model.device, failures: model.failures }),
+const ready = open();
+ready.then(
+  ({ opened }) => post({ id: -1, ...opened }),
   (err: unknown) => post({ id: -1, error: err instanceof Error ? err.message : String(err) }),
 );
 
 parentPort!.on('message', (req: ModelRequest) => {
   if ('op' in req) process.exit(3); // fault injection for tests
-  void opened
-    .then(({ ort, model }) => scoreWith(ort, model.session, req.x, init.meta.features.length))
-    .then(
-      // Copied (a few KB): the runtime's output buffers may not be detachable.
-      (s) => post({ id: req.id, score: s.score, contrib: s.contrib }),
-      (err: unknown) => post({ id: req.id, error: firstLine(err instanceof Error ? err.message : String(err)) }),
-    );
+  void ready
+    .then(({ answer }) => answer(req))
+    .then(post, (err: unknown) => post({ id: req.id, error: firstLine(err instanceof Error ? err.message : String(err)) }));
 });

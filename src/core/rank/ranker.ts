@@ -8,12 +8,12 @@ import type { CursorWindow, EditorSignals, RankedChunk } from '../types';
 import { assetPath } from '../assets';
 import { breathe } from '../slices';
 import { buildInputs, keyIds, MODEL_FORMAT, type ModelMeta } from './model';
-import { crashModelWorker, startModelRunner, type ModelRunner } from './modelRunner';
+import { crashModelWorker, startModelRunner, startUserModel, type ModelRunner } from './modelRunner';
 import { firstLine, type RankerDevice } from './modelSession';
 import { FEATURE_NAMES, gatherCandidates, gatherCandidatesInSlices, toRanked, type Candidate, type Stage1Output } from './stage1';
 import type { Bm25Index } from './bm25';
 import { keyTermsOf } from './keys';
-import { cosine, loadUserModel, USER_COS_WEIGHT, USER_TOP_K, type UserModel } from './userModel';
+import { cosine, USER_COS_WEIGHT, USER_TOP_K, type UserModel } from './userModel';
 
 export { gpuProviders, modelFeeds, type RankerDevice } from './modelSession';
 
@@ -115,8 +115,7 @@ export class Ranker {
 
   private async attachUserModel(path: string, log: (msg: string) => void): Promise<void> {
     try {
-      const ort = await import('onnxruntime-node');
-      this.user = await loadUserModel(ort, path);
+      this.user = await startUserModel(path, { log });
       log(`ranker: user embedding model ${this.user.description}`);
     } catch (err) {
       this.userNote = `user model unusable (${firstLine((err as Error).message)}); ranking with the built-in model`;
