@@ -329,3 +329,18 @@ test('a model worker that crashes: the query in flight is answered by stage 1, t
   assert.match(logs.at(-1) ?? '', /stage 1 from now on/);
   await ranker.dispose();
 });
+
+test('a model worker that dies before opening its model (out of memory, a native crash): the model opens on this thread instead', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cb-rank-worker-'));
+  const dies = join(dir, 'dies.js');
+  writeFileSync(dies, 'process.exit(7);\n');
+  const meta = JSON.parse(readFileSync(assetPath('model/ranker.json'), 'utf8')) as ModelMeta;
+  const logs: string[] = [];
+  const runner = await startModelRunner({ modelPath: assetPath('model/ranker.onnx'), meta, device: 'cpu', script: dies, log: (m) => logs.push(m) });
+  assert.equal(runner.inWorker, false);
+  assert.equal(runner.device, 'cpu');
+  assert.deepEqual(logs, ['ranker: the model worker exited (code 7) before opening its model; running it on this thread']);
+  await runner.release();
+  // A model the worker opens and rejects is not retried here: its reason is the answer.
+  await assert.rejects(startModelRunner({ modelPath: join(dir, 'none.onnx'), meta, device: 'cpu' }), /ranker model unusable \(ENOENT/);
+});

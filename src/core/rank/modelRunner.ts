@@ -77,6 +77,9 @@ function modelWorkerScript(): string | undefined {
   }
 }
 
+/** A worker that died before it could say whether its model opens (out of memory, a crash in native code). */
+class WorkerExited extends Error {}
+
 interface Pending {
   resolve: (a: Answer) => void;
   reject: (err: Error) => void;
@@ -117,14 +120,16 @@ class ModelWorker {
   }
 
   private spawn(): Live {
-    // Its heap holds one request's inputs and outputs at a time (the model and the
-    // runtime's buffers are native): small generations keep its RSS down (a
-    // script scoring 200 queries of 300 candidates, 5 runs each: the process grew
-    // 57–67 MiB with default generations, 54–58 MiB with these, 37–43 MiB with
-    // the model on its own thread).
-    const worker = new Worker(this.script, { workerData: this.init, resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 32 } });
-    // An idle worker must not keep a CLI run alive; one with requests in flight does.
-    worker.unref();
+    // The stage-2 worker's heap holds one query's inputs and outputs at a time (the
+    // model and the runtime's buffers are native): small generations keep its RSS
+    // down (a script scoring 200 queries of 300 candidates, 5 runs each: the
+    // process grew 57–67 MiB with default generations, 54–58 MiB with these,
+    // 37–43 MiB with the model on its own thread). A user model's tokenizer
+    // vocabulary lives in its heap, and can be large: default limits there.
+    const resourceLimits = this.init.kind === 'ranker' ? { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 32 } : undefined;
+    const worker = new Worker(this.script, { workerData: this.init, resourceLimits });
+    // An idle worker must not keep a CLI run alive; one opening its model or with
+    // requests in flight does (see track()).
     let settle!: { resolve: (o: ModelOpened) => void; reject: (err: Error) => void };
     const opened = new Promise<ModelOpened>((resolve, reject) => (settle = { resolve, reject }));
     opened.catch(() => undefined); // read by whoever awaits it; never an unhandled rejection
@@ -138,6 +143,7 @@ class ModelWorker {
         } else {
           open = true;
           settle.resolve(reply as ModelOpened);
+          this.track();
         }
         return;
       }
@@ -150,7 +156,7 @@ class ModelWorker {
     });
     worker.on('error', (err) => this.log?.(`ranker: ${this.name} error: ${firstLine(err.message)}`));
     worker.on('exit', (code) => {
-      settle.reject(new Error(`${this.name} exited (code ${code}) before opening the model`));
+      settle.reject(new WorkerExited(`${this.name} exited (code ${code}) before opening its model`));
       if (this.live !== live) return;
       this.live = undefined;
       if (this.closed) return;
@@ -162,7 +168,7 @@ class ModelWorker {
     return live;
   }
 
-  /** Keeps the process alive while requests are in flight, and only then. */
+  /** Keeps the process alive while requests are in flight, and only then (the opening counts: the worker starts referenced). */
   private track(): void {
     if (!this.live) return;
     if (this.pending.size > 0) this.live.worker.ref();
@@ -220,7 +226,14 @@ export async function startModelRunner(opts: ModelRunnerOptions): Promise<ModelR
   const init: ModelWorkerInit = { kind: 'ranker', modelPath: opts.modelPath, meta: opts.meta, device: opts.device, remembered: opts.remembered };
   const worker = startWorker(script, init, opts.log);
   if (!worker) return startInThread(opts);
-  const opened = await worker.started;
+  let opened: ModelOpened;
+  try {
+    opened = await worker.started;
+  } catch (err) {
+    if (!(err instanceof WorkerExited)) throw err;
+    opts.log?.(`ranker: ${err.message}; running it on this thread`);
+    return startInThread(opts);
+  }
   if (!('device' in opened)) throw new Error('the model worker opened another kind of model');
   // A restarted worker goes straight to the provider this one settled on.
   worker.restartWith({ ...init, remembered: opened.device });
@@ -278,11 +291,16 @@ export interface UserModelRunnerOptions {
 export async function startUserModel(path: string, opts: UserModelRunnerOptions = {}): Promise<UserModel & { readonly inWorker: boolean }> {
   const script = opts.thread === 'this' ? undefined : (opts.script ?? modelWorkerScript());
   const worker = startWorker(script, { kind: 'user', path }, opts.log);
-  if (!worker) {
-    const model = await loadUserModel(await loadOrt(), path);
-    return Object.assign(model, { inWorker: false });
+  const here = async () => Object.assign(await loadUserModel(await loadOrt(), path), { inWorker: false });
+  if (!worker) return here();
+  let opened: ModelOpened;
+  try {
+    opened = await worker.started;
+  } catch (err) {
+    if (!(err instanceof WorkerExited)) throw err;
+    opts.log?.(`ranker: ${err.message}; loading it on this thread`);
+    return here();
   }
-  const opened = await worker.started;
   if (!('dim' in opened)) throw new Error('the user model worker opened another kind of model');
   const model = {
     dim: opened.dim,

@@ -12,6 +12,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
+import { firstLine } from './modelSession';
 
 type Ort = typeof import('onnxruntime-node');
 
@@ -245,8 +246,4 @@ export function cosine(a: Float32Array, b: Float32Array): number {
   let s = 0;
   for (let i = 0; i < Math.min(a.length, b.length); i++) s += a[i] * b[i];
   return s;
-}
-
-function firstLine(s: string): string {
-  return (s.split('\n').find((l) => l.trim()) ?? s).trim().slice(0, 200);
 }
