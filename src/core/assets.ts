@@ -41,3 +41,12 @@ export function assetPath(rel: string): string {
   }
   throw new Error(`Context Budget: runtime asset '${rel}' is missing (looked in ${assetsDir ?? __dirname}). Reinstall the extension or run npm run build.`);
 }
+
+/** A bundled worker script (e.g. `indexWorker.js`), or undefined when it is not built (sources run without a build). */
+export function workerScriptPath(name: string): string | undefined {
+  try {
+    return assetPath(name);
+  } catch {
+    return undefined;
+  }
+}

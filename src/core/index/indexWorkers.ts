@@ -2,10 +2,9 @@
 // skip reasons. A worker that dies is replaced and its jobs are sent again
 // (once); a job that kills a second worker is answered with an error, and the
 // index then reads that file on the main thread.
-import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { assetPath } from '../assets';
+import { workerScriptPath } from '../assets';
 import type { ChunkOptions } from '../chunk/chunker';
 import type { PieceTable } from '../tokens/pieces';
 import type { SkipReason } from '../types';
@@ -76,12 +75,7 @@ export interface PoolOptions {
 
 /** The bundled worker script, or undefined when it is not built (then indexing runs in-process). */
 export function workerScript(): string | undefined {
-  try {
-    const p = assetPath('indexWorker.js');
-    return existsSync(p) ? p : undefined;
-  } catch {
-    return undefined;
-  }
+  return workerScriptPath('indexWorker.js');
 }
 
 interface Slot {

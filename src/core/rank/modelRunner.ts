@@ -7,12 +7,10 @@
 // Faults: a worker that exits fails the requests in flight (the ranker answers
 // those queries without that model) and is started again for the next request,
 // up to MAX_RESTARTS times, on the provider it had settled on.
-import { existsSync, readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { assetPath } from '../assets';
-import { nextTurn } from '../slices';
+import { workerScriptPath } from '../assets';
 import type { ModelInputs, ModelMeta } from './model';
-import { firstLine, openModel, scoreWith, type OpenedModel, type Ort, type RankerDevice, type Scores } from './modelSession';
+import { firstLine, loadOrt, openModelFile, scoreWith, type RankerDevice, type Scores } from './modelSession';
 import { loadUserModel, type UserModel } from './userModel';
 
 export type ModelWorkerInit =
@@ -68,14 +66,6 @@ export const MAX_RESTARTS = 3;
 /** The worker behind each runner and user model that has one (for the test hook). */
 const workers = new WeakMap<object, ModelWorker>();
 
-function modelWorkerScript(): string | undefined {
-  try {
-    const p = assetPath('modelWorker.js');
-    return existsSync(p) ? p : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /** A worker that died before it could say whether its model opens (out of memory, a crash in native code). */
 class WorkerExited extends Error {}
@@ -208,32 +198,38 @@ class ModelWorker {
   }
 }
 
-/** Starts a model worker, or says (undefined) that none can start here and the model runs on this thread. */
-function startWorker(script: string | undefined, init: ModelWorkerInit, log?: (msg: string) => void): ModelWorker | undefined {
+/**
+ * Starts a worker on `init` and waits for its model to open. Undefined: no
+ * worker here (none built, `thread: 'this'`, or one that could not start or died
+ * before it reported), and the caller opens the model on this thread. Throws
+ * with the worker's reason when the model itself is unusable.
+ */
+async function openInWorker(init: ModelWorkerInit, opts: { script?: string; thread?: 'worker' | 'this'; log?: (msg: string) => void }): Promise<{ worker: ModelWorker; opened: ModelOpened } | undefined> {
+  const script = opts.thread === 'this' ? undefined : (opts.script ?? workerScriptPath('modelWorker.js'));
   if (!script) return undefined;
   const [name, without] = init.kind === 'ranker' ? ['the model worker', 'ranking with stage 1'] : ['the user model worker', 'ranking with the built-in model'];
+  let worker: ModelWorker;
   try {
-    return new ModelWorker(script, init, name, without, log);
+    worker = new ModelWorker(script, init, name, without, opts.log);
   } catch (err) {
-    log?.(`ranker: could not start ${name} (${firstLine((err as Error).message)}); running its model on this thread`);
+    opts.log?.(`ranker: could not start ${name} (${firstLine((err as Error).message)}); running its model on this thread`);
+    return undefined;
+  }
+  try {
+    return { worker, opened: await worker.started };
+  } catch (err) {
+    if (!(err instanceof WorkerExited)) throw err;
+    opts.log?.(`ranker: ${err.message}; running it on this thread`);
     return undefined;
   }
 }
 
 /** Opens the stage-2 model (in a worker where it can); throws, with the reason to show, when it cannot be used. */
 export async function startModelRunner(opts: ModelRunnerOptions): Promise<ModelRunner> {
-  const script = opts.thread === 'this' ? undefined : (opts.script ?? modelWorkerScript());
   const init: ModelWorkerInit = { kind: 'ranker', modelPath: opts.modelPath, meta: opts.meta, device: opts.device, remembered: opts.remembered };
-  const worker = startWorker(script, init, opts.log);
-  if (!worker) return startInThread(opts);
-  let opened: ModelOpened;
-  try {
-    opened = await worker.started;
-  } catch (err) {
-    if (!(err instanceof WorkerExited)) throw err;
-    opts.log?.(`ranker: ${err.message}; running it on this thread`);
-    return startInThread(opts);
-  }
+  const started = await openInWorker(init, opts);
+  if (!started) return startInThread(opts);
+  const { worker, opened } = started;
   if (!('device' in opened)) throw new Error('the model worker opened another kind of model');
   // A restarted worker goes straight to the provider this one settled on.
   worker.restartWith({ ...init, remembered: opened.device });
@@ -253,32 +249,15 @@ export async function startModelRunner(opts: ModelRunnerOptions): Promise<ModelR
 }
 
 async function startInThread(opts: ModelRunnerOptions): Promise<ModelRunner> {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(opts.modelPath);
-  } catch (err) {
-    throw new Error(`ranker model unusable (${(err as Error).message})`);
-  }
-  const ort = await loadOrt();
-  const model: OpenedModel = await openModel(ort, bytes, opts.meta, opts.device, opts.remembered);
+  const model = await openModelFile(opts.modelPath, opts.meta, opts.device, opts.remembered);
   const nf = opts.meta.features.length;
   return {
     device: model.device,
     failures: model.failures,
     inWorker: false,
-    score: (x) => scoreWith(ort, model.session, x, nf),
+    score: (x) => scoreWith(model.ort, model.session, x, nf),
     release: () => model.session.release(),
   };
-}
-
-/** ONNX Runtime's module on this thread; loading it (≈20–30 ms of native calls) gets a turn of its own. */
-export async function loadOrt(): Promise<Ort> {
-  try {
-    await nextTurn();
-    return await import('onnxruntime-node');
-  } catch (err) {
-    throw new Error(`ONNX Runtime failed to load (${firstLine((err as Error).message)})`);
-  }
 }
 
 export interface UserModelRunnerOptions {
@@ -289,18 +268,9 @@ export interface UserModelRunnerOptions {
 
 /** The user's embedding model (userModel.ts), in a worker where it can; throws with a clear message when it is unusable. */
 export async function startUserModel(path: string, opts: UserModelRunnerOptions = {}): Promise<UserModel & { readonly inWorker: boolean }> {
-  const script = opts.thread === 'this' ? undefined : (opts.script ?? modelWorkerScript());
-  const worker = startWorker(script, { kind: 'user', path }, opts.log);
-  const here = async () => Object.assign(await loadUserModel(await loadOrt(), path), { inWorker: false });
-  if (!worker) return here();
-  let opened: ModelOpened;
-  try {
-    opened = await worker.started;
-  } catch (err) {
-    if (!(err instanceof WorkerExited)) throw err;
-    opts.log?.(`ranker: ${err.message}; loading it on this thread`);
-    return here();
-  }
+  const started = await openInWorker({ kind: 'user', path }, opts);
+  if (!started) return Object.assign(await loadUserModel(await loadOrt(), path), { inWorker: false });
+  const { worker, opened } = started;
   if (!('dim' in opened)) throw new Error('the user model worker opened another kind of model');
   const model = {
     dim: opened.dim,

@@ -1,8 +1,8 @@
-// Opening the stage-2 model on an ONNX Runtime execution provider (GPU first
-// where one is asked for and usable, CPU otherwise) and scoring with it. The
-// same code runs in the model worker (modelWorker.ts) and, where no worker can
-// start, on the calling thread (modelRunner.ts).
-import { existsSync } from 'node:fs';
+// Loading ONNX Runtime, opening the stage-2 model on an execution provider (GPU
+// first where one is asked for and usable, CPU otherwise) and scoring with it.
+// The same code runs in the model worker (modelWorker.ts) and, where no worker
+// can start, on the calling thread (modelRunner.ts).
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { matmulModel } from '../cost/onnxGraphs';
@@ -135,6 +135,28 @@ export async function openModel(ort: Ort, bytes: Uint8Array, meta: ModelMeta, de
     }
   }
   throw new Error(`no execution provider could run the model (${failures.join('; ')})`);
+}
+
+/** ONNX Runtime's module; loading it (≈20–30 ms of native calls) gets a turn of its own. */
+export async function loadOrt(): Promise<Ort> {
+  try {
+    await nextTurn();
+    return await import('onnxruntime-node');
+  } catch (err) {
+    throw new Error(`ONNX Runtime failed to load (${firstLine((err as Error).message)})`);
+  }
+}
+
+/** The stage-2 model file opened (see openModel), with the runtime that runs it; throws with the reason to show. */
+export async function openModelFile(modelPath: string, meta: ModelMeta, device: RankerDevice, remembered?: string): Promise<OpenedModel & { ort: Ort }> {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(modelPath);
+  } catch (err) {
+    throw new Error(`ranker model unusable (${(err as Error).message})`);
+  }
+  const ort = await loadOrt();
+  return { ...(await openModel(ort, bytes, meta, device, remembered)), ort };
 }
 
 export function firstLine(s: string): string {

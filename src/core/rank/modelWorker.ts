@@ -4,22 +4,13 @@
 // environment set-up and session: 110–180 ms of native calls on a slow VM for
 // the stage-2 model, more for a large embedding model) never runs on the
 // extension host's thread.
-import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { firstLine, openModel, scoreWith, type Ort } from './modelSession';
+import { firstLine, loadOrt, openModelFile, scoreWith } from './modelSession';
 import type { ModelOpened, ModelReply, ModelRequest, ModelWorkerInit } from './modelRunner';
 import { loadUserModel } from './userModel';
 
 const init = workerData as ModelWorkerInit;
 const post = (reply: ModelReply) => parentPort!.postMessage(reply);
-
-async function loadOrt(): Promise<Ort> {
-  try {
-    return await import('onnxruntime-node');
-  } catch (err) {
-    throw new Error(`ONNX Runtime failed to load (${firstLine((err as Error).message)})`);
-  }
-}
 
 type Answer = (req: Exclude<ModelRequest, { op: 'crash' }>) => Promise<ModelReply>;
 
@@ -32,19 +23,12 @@ async function open(): Promise<{ opened: ModelOpened; answer: Answer }> {
       answer: async (req) => ('texts' in req ? { id: req.id, vectors: await user.embed(req.texts) } : { id: req.id, error: 'not a user-model request' }),
     };
   }
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(init.modelPath);
-  } catch (err) {
-    throw new Error(`ranker model unusable (${(err as Error).message})`);
-  }
-  const ort = await loadOrt();
-  const model = await openModel(ort, bytes, init.meta, init.device, init.remembered);
+  const model = await openModelFile(init.modelPath, init.meta, init.device, init.remembered);
   const nf = init.meta.features.length;
   return {
     opened: { device: model.device, failures: model.failures },
     // Scores are copied back (a few KB): the runtime's output buffers may not be detachable.
-    answer: async (req) => ('x' in req ? { id: req.id, ...(await scoreWith(ort, model.session, req.x, nf)) } : { id: req.id, error: 'not a scoring request' }),
+    answer: async (req) => ('x' in req ? { id: req.id, ...(await scoreWith(model.ort, model.session, req.x, nf)) } : { id: req.id, error: 'not a scoring request' }),
   };
 }
 

@@ -1,8 +1,7 @@
 // Exact token counts: tiktoken's pre-tokenizer pieces counted once each
 // (pieces.ts), tiktoken's BPE (bpe.ts) asked only for pieces not seen before —
 // on this thread, or in a worker (bpeService.ts) where this thread is an editor's.
-import { existsSync } from 'node:fs';
-import { assetPath } from '../assets';
+import { workerScriptPath } from '../assets';
 import { ENCODINGS, LocalBpe, loadEncoderData, loadWasm, type Bpe, type EncoderData, type EncodingName } from './bpe';
 import { BpeService } from './bpeService';
 import { PieceCounter, sumKnownPieces, type PieceTable } from './pieces';
@@ -72,16 +71,6 @@ export async function loadTokenizer(encoding: EncodingName): Promise<Tokenizer> 
   return tokenizer;
 }
 
-/** The bundled BPE worker script, or undefined when it is not built. */
-function bpeWorkerScript(): string | undefined {
-  try {
-    const p = assetPath('bpeWorker.js');
-    return existsSync(p) ? p : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 function makeTokenizer(encoding: EncodingName, data: EncoderData): Tokenizer {
   // The tables wait for the first piece that is not already known (or never come, with the worker).
   const local = new LocalBpe(data);
@@ -139,7 +128,7 @@ function makeTokenizer(encoding: EncodingName, data: EncoderData): Tokenizer {
     encodeAsync: (text) => (service ? service.encodeAsync(text) : Promise.resolve(local.encode(text))),
     useWorker: (opts = {}) => {
       if (!service) {
-        const script = bpeWorkerScript();
+        const script = workerScriptPath('bpeWorker.js');
         if (!script) {
           opts.log?.('tokenizer worker not built (dist/bpeWorker.js): counting new pieces on this thread');
           return Promise.resolve(false);
