@@ -78,6 +78,37 @@ describe('incremental ranking state', () => {
     assert.ok(index.importersOf('src/math.ts').includes(extra(0)), 'grown by half and 15 s old: built again');
   });
 
+  it('while a graph is being built in slices, a synchronous reader gets the last graph, refresh or not; a refresh that ends with a stale graph starts that build', async () => {
+    const syntax = await SyntaxChunker.create();
+    const index = await WorkspaceIndex.build(w.root, { encoding: 'o200k_base', syntax, workers: 0 });
+    await index.prepareGraph();
+    const internals = index as unknown as { importGraph?: unknown; graphBuild?: Promise<void> };
+    const added = 'src/lib/late.ts';
+    await index.updateFile(added, `import { addVectors } from '../math';\nexport const late = addVectors;\n`);
+    assert.equal(internals.importGraph, undefined, 'a new path makes the graph stale');
+    const building = index.prepareGraph(); // not refreshing: a build in slices, awaited by queries
+    assert.ok(internals.graphBuild, 'the build has started');
+    // What stage 1 of a query already under way does: read the graph synchronously.
+    assert.ok(!index.importersOf('src/math.ts').includes(added), 'the last graph answers');
+    assert.equal(internals.importGraph, undefined, 'no build of every import on the caller turn');
+    await building;
+    assert.ok(index.importersOf('src/math.ts').includes(added), 'the sliced build lands');
+
+    // A refresh that picks up a new file ends with a stale graph: it starts the sliced build itself.
+    const onDisk = join(w.root, 'src/lib/late2.ts');
+    writeFileSync(onDisk, `import { addVectors } from '../math';\nexport const late2 = addVectors;\n`);
+    try {
+      await index.refresh();
+      assert.equal(internals.importGraph, undefined);
+      assert.ok(internals.graphBuild, 'a build is under way as the refresh returns');
+      assert.ok(!index.importersOf('src/math.ts').includes('src/lib/late2.ts'), 'the last graph answers meanwhile');
+      await index.prepareGraph();
+      assert.ok(index.importersOf('src/math.ts').includes('src/lib/late2.ts'));
+    } finally {
+      unlinkSync(onDisk);
+    }
+  });
+
   it('an import graph built in slices (prepareGraph) equals the one built at once, with a file re-indexed around the build', async () => {
     const syntax = await SyntaxChunker.create();
     const sliced = await WorkspaceIndex.build(w.root, { encoding: 'o200k_base', syntax, workers: 0 });

@@ -217,6 +217,8 @@ export class WorkspaceIndex implements IndexView {
       return await this.refreshFiles(opts);
     } finally {
       this.refreshing = false;
+      // A query in flight may read the graph next: the last one answers while a fresh one is built in slices (see graph()).
+      if (!this.importGraph && this.staleGraph && !this.graphBuild) void this.startGraphBuild();
     }
   }
 
@@ -672,9 +674,13 @@ export class WorkspaceIndex implements IndexView {
 
   private graph(): ImportGraph {
     // While a refresh adds thousands of files, queries use the last graph for a
-    // while (or while a fresh one is being built) instead of re-resolving every
-    // import of the workspace each time.
-    if (!this.importGraph && this.refreshing && this.staleGraph && (this.graphBuild || this.staleGraphFresh())) return this.staleGraph.graph;
+    // while instead of re-resolving every import of the workspace each time; and
+    // while a fresh one is being built in slices, the last one answers, refresh
+    // or not. A query whose stage 1 went on after the refresh ended (between two
+    // of its slices) otherwise resolved every import at once: an 826 ms turn at
+    // 100,000 files (bench:load, a query in flight as indexing ended). Queries
+    // wait for the fresh graph in prepareGraph() before they start.
+    if (!this.importGraph && this.staleGraph && (this.graphBuild || (this.refreshing && this.staleGraphFresh()))) return this.staleGraph.graph;
     if (!this.importGraph) {
       const g = emptyGraph();
       for (const rec of this.records.values()) this.linkImports(g, rec);
