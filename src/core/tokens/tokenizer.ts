@@ -8,7 +8,7 @@ import { PieceCounter, sumKnownPieces, type PieceTable } from './pieces';
 
 export { ENCODINGS, type EncodingName };
 
-const tokenizers = new Map<EncodingName, Tokenizer>();
+const tokenizers = new Map<EncodingName, Promise<Tokenizer>>();
 
 export function isEncodingName(name: string): name is EncodingName {
   return (ENCODINGS as readonly string[]).includes(name);
@@ -60,15 +60,19 @@ export interface TokenizerStats {
 }
 
 /** Loads (once per process) the tokenizer for `encoding`. */
-export async function loadTokenizer(encoding: EncodingName): Promise<Tokenizer> {
-  await loadWasm();
-  let tokenizer = tokenizers.get(encoding);
-  if (!tokenizer) {
-    const data = await loadEncoderData(encoding);
-    tokenizer = tokenizers.get(encoding) ?? makeTokenizer(encoding, data);
-    tokenizers.set(encoding, tokenizer);
+export function loadTokenizer(encoding: EncodingName): Promise<Tokenizer> {
+  // The load is what is shared: callers that come while it runs (two workspace folders) wait for the same
+  // read and parse of the encoder file. A failed load is not kept, so the next caller tries again.
+  let loading = tokenizers.get(encoding);
+  if (!loading) {
+    loading = (async () => {
+      await loadWasm();
+      return makeTokenizer(encoding, await loadEncoderData(encoding));
+    })();
+    tokenizers.set(encoding, loading);
+    loading.catch(() => tokenizers.delete(encoding));
   }
-  return tokenizer;
+  return loading;
 }
 
 function makeTokenizer(encoding: EncodingName, data: EncoderData): Tokenizer {
