@@ -38,16 +38,20 @@ export type ModelReply =
 
 type Answer = Exclude<ModelReply, { id: -1 } | { error: string }>;
 
-export interface ModelRunnerOptions {
-  modelPath: string;
-  meta: ModelMeta;
-  device: RankerDevice;
-  remembered?: string;
+/** Where a model runs, for both kinds. */
+export interface ModelThreadOptions {
   /** The worker script; default dist/modelWorker.js where built. */
   script?: string;
   /** 'this': run on the calling thread even where a worker could start. */
   thread?: 'worker' | 'this';
   log?: (msg: string) => void;
+}
+
+export interface ModelRunnerOptions extends ModelThreadOptions {
+  modelPath: string;
+  meta: ModelMeta;
+  device: RankerDevice;
+  remembered?: string;
 }
 
 export interface ModelRunner {
@@ -66,7 +70,6 @@ export const MAX_RESTARTS = 3;
 /** The worker behind each runner and user model that has one (for the test hook). */
 const workers = new WeakMap<object, ModelWorker>();
 
-
 /** A worker that died before it could say whether its model opens (out of memory, a crash in native code). */
 class WorkerExited extends Error {}
 
@@ -83,7 +86,7 @@ interface Live {
 
 /** One model in a worker thread: requests in, answers out; restarted when it exits. */
 class ModelWorker {
-  restarts = 0;
+  private restarts = 0;
   private live: Live | undefined;
   private nextId = 0;
   private readonly pending = new Map<number, Pending>();
@@ -204,7 +207,7 @@ class ModelWorker {
  * before it reported), and the caller opens the model on this thread. Throws
  * with the worker's reason when the model itself is unusable.
  */
-async function openInWorker(init: ModelWorkerInit, opts: { script?: string; thread?: 'worker' | 'this'; log?: (msg: string) => void }): Promise<{ worker: ModelWorker; opened: ModelOpened } | undefined> {
+async function openInWorker(init: ModelWorkerInit, opts: ModelThreadOptions): Promise<{ worker: ModelWorker; opened: ModelOpened } | undefined> {
   const script = opts.thread === 'this' ? undefined : (opts.script ?? workerScriptPath('modelWorker.js'));
   if (!script) return undefined;
   const [name, without] = init.kind === 'ranker' ? ['the model worker', 'ranking with stage 1'] : ['the user model worker', 'ranking with the built-in model'];
@@ -260,14 +263,8 @@ async function startInThread(opts: ModelRunnerOptions): Promise<ModelRunner> {
   };
 }
 
-export interface UserModelRunnerOptions {
-  script?: string;
-  thread?: 'worker' | 'this';
-  log?: (msg: string) => void;
-}
-
 /** The user's embedding model (userModel.ts), in a worker where it can; throws with a clear message when it is unusable. */
-export async function startUserModel(path: string, opts: UserModelRunnerOptions = {}): Promise<UserModel & { readonly inWorker: boolean }> {
+export async function startUserModel(path: string, opts: ModelThreadOptions = {}): Promise<UserModel & { readonly inWorker: boolean }> {
   const started = await openInWorker({ kind: 'user', path }, opts);
   if (!started) return Object.assign(await loadUserModel(await loadOrt(), path), { inWorker: false });
   const { worker, opened } = started;

@@ -76,11 +76,18 @@ export class Ranker {
   private constructor(
     private readonly model: ModelRunner | undefined,
     private readonly meta: ModelMeta | undefined,
-    readonly device: string,
     private readonly note: string | undefined,
-    /** Why GPU providers were skipped or failed (set when `auto`/`gpu` fell back to cpu). */
-    readonly deviceNote?: string,
   ) {}
+
+  /** Execution provider that scores ('cpu', 'webgpu', ...) or 'stage1'. */
+  get device(): string {
+    return this.model?.device ?? 'stage1';
+  }
+
+  /** Why GPU providers were skipped or failed (set when `auto`/`gpu` fell back to cpu). */
+  get deviceNote(): string | undefined {
+    return this.model?.failures.length ? this.model.failures.join('; ') : undefined;
+  }
 
   /** Why stage 2 is not in use (undefined when it is). */
   get degradedReason(): string | undefined {
@@ -127,7 +134,7 @@ export class Ranker {
     const log = opts.log ?? (() => undefined);
     const degrade = (why: string) => {
       log(`ranker: ${why}; ranking with stage 1 only`);
-      return new Ranker(undefined, undefined, 'stage1', why);
+      return new Ranker(undefined, undefined, why);
     };
     let modelPath: string;
     let meta: ModelMeta;
@@ -149,10 +156,10 @@ export class Ranker {
       return degrade((err as Error).message);
     }
     providerMemo.set(memoKey, model.device);
-    const failures = model.failures.length ? model.failures.join('; ') : undefined;
-    if (failures) log(`ranker: GPU unavailable (${failures}); using cpu`);
+    const ranker = new Ranker(model, meta, undefined);
+    if (ranker.deviceNote) log(`ranker: GPU unavailable (${ranker.deviceNote}); using cpu`);
     else log(`ranker: using ${model.device}`);
-    return new Ranker(model, meta, model.device, undefined, failures);
+    return ranker;
   }
 
   /** Hashed key rows of a chunk, cached by path and content hash (the idf order is the index's when first seen). */
@@ -216,7 +223,7 @@ export class Ranker {
     if (!s1) throw abortError();
     const t1 = now();
     if (!this.model || !this.meta || s1.candidates.length === 0) {
-      return { ranked: toRanked(s1.candidates), device: this.model ? this.device : 'stage1', note: this.note, stage1Ms: t1 - t0, stage2Ms: 0 };
+      return { ranked: toRanked(s1.candidates), device: this.device, note: this.note, stage1Ms: t1 - t0, stage2Ms: 0 };
     }
     if (req.signal?.aborted) throw abortError();
     const cands = s1.candidates;
