@@ -258,26 +258,22 @@ const RANKER_START_CHILD = '--ranker-start-child';
 
 /**
  * In a fresh process (ONNX Runtime loads and sets itself up once per process):
- * the calling thread's longest stall, seen by a 1 ms timer, while the ranker's
- * model starts on `thread` and scores once.
+ * the calling thread's longest stall (the event-loop delay, as the index
+ * section measures it, at 1 ms resolution) while the ranker's model starts on
+ * `thread` and makes its warm-up run.
  */
 async function rankerStartChild(thread: 'worker' | 'this'): Promise<void> {
-  let last = performance.now();
-  let longest = 0;
-  const timer = setInterval(() => {
-    const now = performance.now();
-    longest = Math.max(longest, now - last - 1);
-    last = now;
-  }, 1);
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  loop.enable();
   await new Promise((resolve) => setTimeout(resolve, 20));
   const t = performance.now();
   const meta = JSON.parse(readFileSync(assetPath('model/ranker.json'), 'utf8')) as ModelMeta;
   const runner = await startModelRunner({ modelPath: assetPath('model/ranker.onnx'), meta, device: 'cpu', thread });
   const readyMs = performance.now() - t;
   await new Promise((resolve) => setTimeout(resolve, 20));
-  clearInterval(timer);
+  loop.disable();
   await runner.release();
-  console.log(JSON.stringify({ longest, readyMs, inWorker: runner.inWorker }));
+  console.log(JSON.stringify({ longest: loop.max / 1e6, readyMs, inWorker: runner.inWorker }));
 }
 
 function rankerStartBench(): void {
