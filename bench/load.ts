@@ -191,7 +191,7 @@ async function main(): Promise<void> {
     if (first && QUERIES) {
       const t = performance.now();
       try {
-        const { report } = await engine.compute({ path: first, line: 5, column: 0 }, emptySignals(), { budget: 4000 });
+        const { report } = await engine.compute({ path: first, line: 5, column: 0 }, emptySignals(), { budget: 4000, answerWhileBuilding: true });
         queryTimes.push(performance.now() - t);
         queryAnswers.push(`${files} files indexed → ${report.items.length} candidates, ${report.totals.promptTokens} prompt tokens in ${(performance.now() - t).toFixed(0)} ms`);
       } catch (err) {
@@ -206,6 +206,9 @@ async function main(): Promise<void> {
   const stats = await refreshing;
   const returned = returnedAt;
   const timesAtEnd = threadTimes();
+  // What the status bar does as indexing ends: a query at once (from the previous BM25 index
+  // while a rebuild runs), then again when the rebuilt one is in place.
+  const afterIndexing = QUERIES ? await queriesAfterIndexing(engine) : [];
   // The cache is written behind the refresh: keep measuring until it is on disk.
   await engine.index.flush();
   const savedAt = performance.now();
@@ -247,6 +250,7 @@ async function main(): Promise<void> {
   log(`  tokenizer: ${tok.pieces.toLocaleString('en-US')} pieces remembered, ${tok.pieceMisses.toLocaleString('en-US')} encoded by BPE, ${tok.slowTexts} texts off the fast path; BPE tables built on this thread: ${tok.bpeBuilt}; worker: ${tok.worker ? JSON.stringify(tok.worker) : 'none (--no-token-worker)'}`);
   log(`  queries during indexing: ${queryTimes.length}, median ${(queryTimes.sort((a, b) => a - b)[Math.floor(queryTimes.length / 2)] ?? 0).toFixed(0)} ms, max ${Math.max(0, ...queryTimes).toFixed(0)} ms`);
   for (const q of args.includes("--all-queries") ? queryAnswers : queryAnswers.slice(0, 3).concat(queryAnswers.length > 3 ? ["…", queryAnswers[queryAnswers.length - 1]] : [])) log(`    ${q}`);
+  for (const line of afterIndexing) log(`  ${line}`);
   for (const m of engineLog.slice(0, 10)) log(`  engine log: ${m}`);
   log(`load average at the end ${la()}`);
   await engine.dispose();
@@ -314,6 +318,27 @@ function timerGaps(origin: () => number): { gaps: Gap[]; stop(): void } {
     last = times;
   }, 10);
   return { gaps, stop: () => clearInterval(timer) };
+}
+
+/** Queries as the refresh returns, as the status bar asks them (answerWhileBuilding, then again once current). */
+async function queriesAfterIndexing(engine: ContextEngine): Promise<string[]> {
+  const first = engine.index.files()[Symbol.iterator]().next().value as string | undefined;
+  if (!first) return [];
+  const ask = async () => {
+    const t = performance.now();
+    const c = await engine.compute({ path: first, line: 5, column: 0 }, emptySignals(), { budget: 4000, answerWhileBuilding: true });
+    return { c, ms: performance.now() - t };
+  };
+  const out: string[] = [];
+  const a = await ask();
+  out.push(`first query after indexing: ${a.ms.toFixed(0)} ms, ${a.c.behind ? 'from the previous BM25 index while it is rebuilt' : 'from a current BM25 index'}; ${a.c.report.totals.promptTokens} prompt tokens`);
+  if (a.c.behind) {
+    const t = performance.now();
+    await a.c.behind;
+    const b = await ask();
+    out.push(`  rebuilt BM25 index in place ${((performance.now() - t - b.ms) / 1000).toFixed(1)} s later; the query asked again: ${b.ms.toFixed(0)} ms${b.c.behind ? ' (behind again)' : ''}, ${b.c.report.totals.promptTokens} prompt tokens`);
+  }
+  return out;
 }
 
 /** --warm: a second engine on the cache the first one wrote, as when the editor opens the workspace again. */

@@ -13,7 +13,7 @@ import { isCurrent } from './index/indexView';
 import { WorkspaceIndex, type IndexOptions, type RefreshOptions } from './index/workspaceIndex';
 import { packAndRender, PROMPT_TEXT, type PackedPrompt, type PromptFormat } from './pack/render';
 import { Ranker, type RankerDevice, type RankRequest, type RankResult } from './rank/ranker';
-import { prepareBm25, type Bm25Index } from './rank/bm25';
+import { bm25Building, prepareBm25, type Bm25Index } from './rank/bm25';
 import type { ContextReport, ReportItem } from './report';
 import { breathe } from './slices';
 import { isEncodingName, type EncodingName } from './tokens/tokenizer';
@@ -80,6 +80,25 @@ export interface ComputedContext {
   ranked: RankedChunk[];
   /** The ranking for the cursor's file as a whole (the stable layer's candidates; empty when off). */
   fileRanked: RankedChunk[];
+  /**
+   * Set when, with `answerWhileBuilding`, the ranking came from the previous
+   * BM25 index while a current one is built: settles (never rejects) once it
+   * is in place, and a caller that wants the current answer asks again then.
+   */
+  behind?: Promise<void>;
+}
+
+export interface ComputeOptions {
+  /** Another budget than the settings' (tokens). */
+  budget?: number;
+  format?: PromptFormat;
+  signal?: AbortSignal;
+  /**
+   * Once indexing is over, rank with the previous BM25 index while a full
+   * rebuild runs instead of waiting seconds for it (see `behind`). For a
+   * readout that follows the cursor; a one-shot caller wants the current answer.
+   */
+  answerWhileBuilding?: boolean;
 }
 
 export class EngineError extends Error {}
@@ -220,7 +239,7 @@ export class ContextEngine {
   }
 
   /** Computes the packed context for a cursor position. `pos.path` is relative to the root. */
-  async compute(pos: CursorPosition, signals: EditorSignals, opts: { budget?: number; format?: PromptFormat; signal?: AbortSignal } = {}): Promise<ComputedContext> {
+  async compute(pos: CursorPosition, signals: EditorSignals, opts: ComputeOptions = {}): Promise<ComputedContext> {
     const started = performance.now();
     await this.index.ready();
     const text = this.index.fileText(pos.path);
@@ -229,10 +248,17 @@ export class ContextEngine {
     const cursor = this.cursorFor(pos.path, text, pos.line, budget);
     const rankStart = performance.now();
     // Built in slices so the extension host never waits seconds on a large workspace; while it is still being indexed, the previous BM25 answers.
-    const bm25 = await prepareBm25(this.index, { allowStale: this.index.isRefreshing });
+    const refreshing = this.index.isRefreshing;
+    const answerWhileBuilding = opts.answerWhileBuilding && !refreshing;
+    const bm25 = await prepareBm25(this.index, { allowStale: refreshing, answerWhileBuilding });
+    // What this answer was ranked without: the BM25 index and import graph being rebuilt behind it.
+    const building: Promise<unknown>[] = [];
+    const bm25Build = answerWhileBuilding ? bm25Building(this.index) : undefined;
+    if (bm25Build) building.push(bm25Build);
     const ranker = await this.ranker;
-    const ranking = await this.rankPrepared(ranker, { index: this.index, cursor, signals, maxCandidates: this.settings.maxCandidates, signal: opts.signal, bm25 });
-    const fileRanked = await this.rankFile(ranker, pos.path, text, signals, bm25, opts.signal);
+    const ranking = await this.rankPrepared(ranker, { index: this.index, cursor, signals, maxCandidates: this.settings.maxCandidates, signal: opts.signal, bm25 }, answerWhileBuilding, building);
+    const fileRanked = await this.rankFile(ranker, pos.path, text, signals, bm25, opts.signal, answerWhileBuilding, building);
+    const behind = building.length ? Promise.allSettled(building).then(() => undefined) : undefined;
     if (opts.signal?.aborted) throw new EngineError('cancelled');
     // Packing and rendering take a large workspace's query 10-20 ms: not on top of a spent slice.
     await breathe('query');
@@ -294,7 +320,7 @@ export class ContextEngine {
         totalMs: round(performance.now() - started, 2),
       },
     };
-    return { report, prompt, cursor, ranked: ranking.ranked, fileRanked };
+    return { report, prompt, cursor, ranked: ranking.ranked, fileRanked, ...(behind ? { behind } : {}) };
   }
 
   /**
@@ -303,7 +329,7 @@ export class ContextEngine {
    * being filled it changes every moment: the last ranking for this file
    * stands until the refresh ends (as the previous BM25 index does).
    */
-  private async rankFile(ranker: Ranker, path: string, text: string, signals: EditorSignals, bm25: Bm25Index, signal?: AbortSignal): Promise<RankedChunk[]> {
+  private async rankFile(ranker: Ranker, path: string, text: string, signals: EditorSignals, bm25: Bm25Index, signal: AbortSignal | undefined, answerWhileBuilding: boolean | undefined, building: Promise<unknown>[]): Promise<RankedChunk[]> {
     if (!(this.settings.stableShare > 0)) return [];
     const maxCandidates = fileCandidates(this.settings.maxCandidates);
     const query = JSON.stringify([path, maxCandidates, signals]);
@@ -314,8 +340,10 @@ export class ContextEngine {
     if (last && last.query === query && last.version === version && last.bm25 === bm25.signature) return last.ranked;
     // Chunks replaced since (their file changed) leave it; the rest stands.
     if (last && last.query === query && this.index.isRefreshing) return last.ranked.filter((r) => isCurrent(this.index, r.chunk));
-    const res = await this.rankPrepared(ranker, { index: this.index, cursor: fileWindowOfText(path, text), signals, maxCandidates, signal, bm25 });
-    if (!signal?.aborted) this.fileRanking = { query, version, bm25: bm25.signature, ranked: res.ranked };
+    const waiting = building.length;
+    const res = await this.rankPrepared(ranker, { index: this.index, cursor: fileWindowOfText(path, text), signals, maxCandidates, signal, bm25 }, answerWhileBuilding, building);
+    // Not remembered when ranked with the last import graph: the fresh one comes under the same version.
+    if (!signal?.aborted && building.length === waiting) this.fileRanking = { query, version, bm25: bm25.signature, ranked: res.ranked };
     return res.ranked;
   }
 
@@ -324,10 +352,12 @@ export class ContextEngine {
    * reads the graph synchronously, and a graph that fell due since an earlier
    * await (the first ranking waits on ONNX Runtime, and the refresh moves on or
    * ends meanwhile) would otherwise be resolved there at once — seconds at
-   * 100,000 files.
+   * 100,000 files. With `answerWhileBuilding` the last graph may answer while
+   * a fresh one is built; the build joins `building`.
    */
-  private async rankPrepared(ranker: Ranker, req: RankRequest): Promise<RankResult> {
-    await this.index.prepareGraph();
+  private async rankPrepared(ranker: Ranker, req: RankRequest, answerWhileBuilding: boolean | undefined, building: Promise<unknown>[]): Promise<RankResult> {
+    const { behind } = await this.index.prepareGraph({ answerWhileBuilding });
+    if (behind) building.push(behind);
     return ranker.rank(req);
   }
 

@@ -13,7 +13,7 @@ import { emptySignals, type EditorSignals } from '../core/types';
 import type { PromptFormat } from '../core/pack/render';
 import { resolveInsideRoot, type PanelMessage, type WebviewToHost } from '../shared/protocol';
 import { filesExcludeGlobs, readSettings, type ExtensionSettings } from './config';
-import { LatestRun } from './latestRun';
+import { AskAgain, LatestRun } from './latestRun';
 import { BudgetPanel } from './panel';
 import { buildPanelState } from './panelState';
 import { SignalTracker } from './signals';
@@ -57,6 +57,8 @@ export class Controller implements vscode.Disposable {
   private budgetOverride: number | undefined;
   private lastEditor: vscode.TextEditor | undefined;
   private busy = false;
+  /** A readout ranked from the previous index while it is rebuilt is computed again once the rebuilt one is in place. */
+  private readonly askAgain = new AskAgain(() => this.schedule(0));
   private messages: PanelMessage[] = [];
   /** `vscode-lm:` models as the budget source (issue 8) and the previous pack per file (prompt-cache reuse). */
   private readonly lm: LanguageModelSource;
@@ -329,11 +331,16 @@ export class Controller implements vscode.Disposable {
       const engine = await t.folderEngine.engine;
       // Unsaved text and files outside the index are read from the editor buffer.
       engine.index.setOverlay(t.path, t.document.isDirty || !t.folderEngine.folder ? t.document.getText() : undefined);
-      const computed = await engine.compute({ path: t.path, line: t.line, column: t.column }, this.currentSignals(t), { budget: this.budgetOverride, signal: run.signal });
+      const computed = await engine.compute({ path: t.path, line: t.line, column: t.column }, this.currentSignals(t), {
+        budget: this.budgetOverride,
+        signal: run.signal,
+        answerWhileBuilding: true,
+      });
       if (!run.isCurrent()) return undefined; // a newer position is being computed
       this.latest = { computed, target: t };
       this.busy = false;
       this.paint(computed);
+      this.askAgain.shown(computed.behind);
       void this.lm.calibrateLater(() => [...computed.prompt.blocks.map((b) => b.text), computed.cursor.text], engine.index.tokens.tokenizer);
       return computed;
     } catch (err) {
@@ -682,6 +689,7 @@ export class Controller implements vscode.Disposable {
 
   dispose(): void {
     this.runs.cancel();
+    this.askAgain.cancel();
     if (this.cursorTimer) clearTimeout(this.cursorTimer);
     for (const t of this.editTimers.values()) clearTimeout(t);
     for (const fe of this.engines.values()) {

@@ -26,3 +26,29 @@ export class LatestRun {
     this.inflight?.abort();
   }
 }
+
+/**
+ * A result that was shown while a better one was on its way (a readout ranked
+ * from the previous index during a rebuild) is asked for again once it can be:
+ * `again` runs when the shown result's `behind` settles, unless a newer result
+ * was shown meanwhile.
+ */
+export class AskAgain {
+  private waiting: Promise<void> | undefined;
+
+  constructor(private readonly again: () => void) {}
+
+  /** Records the shown result's `behind` (undefined: it is current, nothing to wait for). */
+  shown(behind: Promise<void> | undefined): void {
+    this.waiting = behind;
+    void behind?.then(() => {
+      if (this.waiting !== behind) return;
+      this.waiting = undefined;
+      this.again();
+    });
+  }
+
+  cancel(): void {
+    this.waiting = undefined;
+  }
+}

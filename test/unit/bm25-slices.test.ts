@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { IndexedChunk, packChunks, TermTable } from '../../src/core/index/chunkStore';
 import type { IndexView } from '../../src/core/index/indexView';
-import { addTermScores, addTermScoresInSteps, bm25Of, bm25Scores, fileOrdinals, ordinalOf, prepareBm25, topScores, topScoresInSteps, type Bm25Index } from '../../src/core/rank/bm25';
+import { addTermScores, addTermScoresInSteps, bm25Building, bm25Of, bm25Scores, fileOrdinals, ordinalOf, prepareBm25, topScores, topScoresInSteps, type Bm25Index } from '../../src/core/rank/bm25';
 import type { Chunk } from '../../src/core/types';
 import { makeChunk, rng } from '../helpers/fakeIndex';
 
@@ -205,6 +205,29 @@ describe('BM25 while indexing', () => {
     const next = await prepareBm25(view(idx), { allowStale: true });
     assert.notEqual(next, first, 'the fresh build answers once done');
     assert.equal(next.chunks.length, idx.fileCount() * 4);
+  });
+
+  it('once indexing is over, answers with the last index while a rebuild runs, and says when the rebuilt one is in place', async () => {
+    const idx = new FakeIndex(2000, 4);
+    const first = await prepareBm25(view(idx));
+    assert.equal(bm25Building(view(idx)), undefined);
+    // A small change is patched at once: nothing is built, nothing is behind.
+    idx.put('d1/f1.ts', 77);
+    assert.equal(await prepareBm25(view(idx), { answerWhileBuilding: true }), first);
+    assert.equal(bm25Building(view(idx)), undefined, 'a patch needs no build');
+    // 300 new files: too many to patch in one turn, far fewer than half (allowStale alone would build nothing).
+    for (let f = 0; f < 300; f++) idx.put(`late/c${f}.ts`, 3000 + f);
+    assert.equal(await prepareBm25(view(idx), { answerWhileBuilding: true }), first, 'the last index answers at once');
+    const building = bm25Building(view(idx));
+    assert.ok(building, 'and a rebuild has started behind it');
+    assert.equal(await prepareBm25(view(idx), { answerWhileBuilding: true }), first, 'again while it runs');
+    assert.equal(bm25Building(view(idx)), building, 'the same rebuild, not a second one');
+    await building;
+    assert.equal(bm25Building(view(idx)), undefined);
+    const rebuilt = await prepareBm25(view(idx), { answerWhileBuilding: true });
+    assert.notEqual(rebuilt, first);
+    assert.equal(rebuilt.chunks.length, idx.fileCount() * 4, 'the rebuilt index holds every file');
+    sameIndex(rebuilt, bm25Of(view(idx.copy())));
   });
 });
 

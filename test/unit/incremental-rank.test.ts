@@ -1,12 +1,13 @@
 // Edits patch the BM25 index and the import graph in place; what they rank must
 // match a fresh index of the same files.
 import assert from 'node:assert/strict';
-import { unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it, mock } from 'node:test';
 import { SyntaxChunker } from '../../src/core/chunk/syntax';
 import { cursorWindow } from '../../src/core/cursor';
 import { WorkspaceIndex } from '../../src/core/index/workspaceIndex';
+import { ContextEngine } from '../../src/core/engine';
 import { bm25Of } from '../../src/core/rank/bm25';
 import { rankStage1 } from '../../src/core/rank/ranker';
 import { emptySignals } from '../../src/core/types';
@@ -109,6 +110,22 @@ describe('incremental ranking state', () => {
     }
   });
 
+  it('with answerWhileBuilding, prepareGraph lets the last graph answer while the fresh one is built, and says when it is in place', async () => {
+    const syntax = await SyntaxChunker.create();
+    const index = await WorkspaceIndex.build(w.root, { encoding: 'o200k_base', syntax, workers: 0 });
+    assert.deepEqual(await index.prepareGraph({ answerWhileBuilding: true }), {}, 'no last graph yet: the first one is awaited');
+    assert.deepEqual(await index.prepareGraph({ answerWhileBuilding: true }), {}, 'current: nothing behind');
+    const added = 'src/lib/later.ts';
+    await index.updateFile(added, `import { addVectors } from '../math';\nexport const later = addVectors;\n`);
+    const { behind } = await index.prepareGraph({ answerWhileBuilding: true });
+    assert.ok(behind, 'returned at once, behind a build');
+    assert.ok(!index.importersOf('src/math.ts').includes(added), 'the last graph answers meanwhile');
+    await behind;
+    assert.ok(index.importersOf('src/math.ts').includes(added), 'in place once it settles');
+    assert.deepEqual(await index.prepareGraph({ answerWhileBuilding: true }), {});
+    index.removeFile(added);
+  });
+
   it('an import graph built in slices (prepareGraph) equals the one built at once, with a file re-indexed around the build', async () => {
     const syntax = await SyntaxChunker.create();
     const sliced = await WorkspaceIndex.build(w.root, { encoding: 'o200k_base', syntax, workers: 0 });
@@ -160,5 +177,40 @@ describe('incremental ranking state', () => {
     await index.updateFile('src/main.ts', 'export const a = 1;\n');
     assert.deepEqual(index.changedSince(v), ['src/main.ts']);
     assert.equal(index.changedSince(-5000), undefined);
+  });
+
+  it('once indexing is over, a readout may rank from the previous BM25 index while it is rebuilt, and says when to ask again', async () => {
+    const ws = makeWorkspace(SAMPLE_PROJECT);
+    const engine = await ContextEngine.open({ root: ws.root, settings: { budget: 4000 }, index: { syntax: null, workers: 0 }, ranker: { device: 'cpu' } });
+    try {
+      await engine.refresh();
+      const at = { path: 'src/main.ts', line: 3, column: 0 };
+      const first = await engine.compute(at, emptySignals(), { answerWhileBuilding: true });
+      assert.equal(first.behind, undefined, 'the first BM25 index is built for the query');
+      // 300 files arrive (a branch switch): too many to patch, so the BM25 index is rebuilt.
+      mkdirSync(join(ws.root, 'late'));
+      for (let i = 0; i < 300; i++) writeFileSync(join(ws.root, `late/step${i}.ts`), `export function stepAgain${i}(pos: { x: number }, vel: { x: number }) {\n  return step(pos, vel);\n}\n`);
+      await engine.refresh();
+      const fromLate = (c: { ranked: { chunk: { path: string } }[] }) => c.ranked.filter((r) => r.chunk.path.startsWith('late/')).length;
+      const stale = await engine.compute(at, emptySignals(), { answerWhileBuilding: true });
+      assert.ok(stale.behind, 'answered from the previous index, with a promise of the rebuilt one');
+      assert.equal(fromLate(stale), 0, 'the previous index has none of the new files');
+      await stale.behind;
+      const current = await engine.compute(at, emptySignals(), { answerWhileBuilding: true });
+      assert.equal(current.behind, undefined);
+      assert.ok(fromLate(current) > 0, 'asked again, the rebuilt index finds the new files');
+      // A one-shot caller (the CLI) waits for the current index instead.
+      for (let i = 0; i < 300; i++) {
+        unlinkSync(join(ws.root, `late/step${i}.ts`));
+        writeFileSync(join(ws.root, `late/more${i}.ts`), `export function stepMore${i}(pos: { x: number }, vel: { x: number }) {\n  return step(pos, vel);\n}\n`);
+      }
+      await engine.refresh();
+      const waited = await engine.compute(at, emptySignals());
+      assert.equal(waited.behind, undefined);
+      assert.ok(waited.ranked.some((r) => r.chunk.path.startsWith('late/more')), 'ranked from the rebuilt index');
+    } finally {
+      await engine.dispose();
+      ws.cleanup();
+    }
   });
 });

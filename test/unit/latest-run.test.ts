@@ -2,7 +2,7 @@
 // the newest position's result may ever be shown, older ones are aborted.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { LatestRun } from '../../src/extension/latestRun';
+import { AskAgain, LatestRun } from '../../src/extension/latestRun';
 import { fuzzRuns, rng } from '../helpers/fakeIndex';
 
 /** What the controller does per recompute, with a fake compute of random latency. */
@@ -59,5 +59,54 @@ describe('LatestRun (stale results never shown)', () => {
     assert.equal(b.isCurrent(), true);
     runs.cancel();
     assert.equal(b.signal.aborted, true);
+  });
+});
+
+describe('asking again once a result that was behind can be current', () => {
+  const deferred = () => {
+    let resolve!: () => void;
+    const promise = new Promise<void>((r) => (resolve = r));
+    return { promise, resolve };
+  };
+  const turns = () => new Promise((r) => setImmediate(r));
+
+  it('asks again once, when the shown result is behind and what it waits on settles', async () => {
+    let asked = 0;
+    const ask = new AskAgain(() => asked++);
+    const rebuild = deferred();
+    ask.shown(rebuild.promise);
+    ask.shown(rebuild.promise); // the same rebuild, shown twice
+    await turns();
+    assert.equal(asked, 0, 'not before the rebuild is done');
+    rebuild.resolve();
+    await turns();
+    assert.equal(asked, 1);
+  });
+
+  it('does not ask again when a newer result was shown meanwhile, current or behind on something else', async () => {
+    let asked = 0;
+    const ask = new AskAgain(() => asked++);
+    const first = deferred();
+    ask.shown(first.promise);
+    ask.shown(undefined); // a current result came
+    first.resolve();
+    await turns();
+    assert.equal(asked, 0);
+    const second = deferred();
+    const third = deferred();
+    ask.shown(second.promise);
+    ask.shown(third.promise);
+    second.resolve();
+    await turns();
+    assert.equal(asked, 0, 'the shown result waits on the third');
+    third.resolve();
+    await turns();
+    assert.equal(asked, 1);
+    const fourth = deferred();
+    ask.shown(fourth.promise);
+    ask.cancel(); // disposed
+    fourth.resolve();
+    await turns();
+    assert.equal(asked, 1);
   });
 });

@@ -617,16 +617,21 @@ export class WorkspaceIndex implements IndexView {
    * a due full build (every import of the workspace resolved again — seconds
    * for 100,000 files) runs in slices. While a refresh is adding files, the last
    * graph keeps answering and a fresh one is built behind it at most every
-   * STALE_GRAPH_MS.
+   * STALE_GRAPH_MS. With `answerWhileBuilding`, the last graph answers once
+   * the refresh is over too, while the fresh one is built: the returned
+   * promise (never rejecting) settles when it is in place.
    */
-  async prepareGraph(): Promise<void> {
+  async prepareGraph(opts: { answerWhileBuilding?: boolean } = {}): Promise<{ behind?: Promise<void> }> {
     for (let round = 0; round < 3 && !this.importGraph; round++) {
       if (this.refreshing && this.staleGraph) {
         if (!this.graphBuild && !this.staleGraphFresh()) void this.startGraphBuild();
-        return;
+        return {};
       }
-      await (this.graphBuild ?? this.startGraphBuild());
+      const build = this.graphBuild ?? this.startGraphBuild();
+      if (opts.answerWhileBuilding && this.staleGraph) return { behind: build.then(() => this.prepareGraph()).then(() => undefined, () => undefined) };
+      await build;
     }
+    return {};
   }
 
   /** `saved`: links saved with the cache for this same set of paths, taken as they are instead of resolving every import again. */

@@ -224,10 +224,12 @@ const building = new WeakMap<IndexView, Promise<void>>();
  * `bm25Of` does. With `allowStale` (while the workspace is still being
  * indexed) the previous index answers while a fresh one is built behind it;
  * its chunks may be a little out of date, so callers check them against the
- * index (see gatherCandidates). Without it, the result is current, as
- * `bm25Of(index)` would be.
+ * index (see gatherCandidates). `answerWhileBuilding` does the same once
+ * indexing is over, for a caller that asks again when `bm25Building` settles
+ * (the status bar: at 100,000 files a full build takes seconds). Without
+ * either, the result is current, as `bm25Of(index)` would be.
  */
-export async function prepareBm25(index: IndexView, opts: { allowStale?: boolean } = {}): Promise<Bm25Index> {
+export async function prepareBm25(index: IndexView, opts: { allowStale?: boolean; answerWhileBuilding?: boolean } = {}): Promise<Bm25Index> {
   for (;;) {
     const cached = cache.get(index) as Built | undefined;
     const version = typeof index.version === 'function' ? index.version() : undefined;
@@ -250,18 +252,25 @@ export async function prepareBm25(index: IndexView, opts: { allowStale?: boolean
       }
     }
     let job = building.get(index);
-    if (opts.allowStale && cached) {
+    if ((opts.allowStale || opts.answerWhileBuilding) && cached) {
       // While indexing, the last index answers and a fresh one is built only once the
       // workspace has changed by half (or a patch no longer fits): builds back to back
       // kept two indexes, and the garbage of reading every chunk, alive all the time.
+      // Once indexing is over, the build starts now.
       const changes = version - (cached.builtVersion ?? 0);
-      if (!job && (refused || changes >= Math.max(QUICK_PATCH_FILES, cached.ordsByPath.size / 2))) startBuild(index);
+      const due = refused || !opts.allowStale || changes >= Math.max(QUICK_PATCH_FILES, cached.ordsByPath.size / 2);
+      if (!job && due) startBuild(index);
       return cached;
     }
     job ??= startBuild(index);
     await job;
     // Loop: the index may have moved on while the build ran; a small remainder is patched.
   }
+}
+
+/** The full build running for an index, if any: it settles when a current index is in place (or the build failed). */
+export function bm25Building(index: IndexView): Promise<void> | undefined {
+  return building.get(index);
 }
 
 function startBuild(index: IndexView): Promise<void> {
