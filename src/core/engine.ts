@@ -308,7 +308,7 @@ export class ContextEngine {
         stable: keptTokens('stable'),
       },
       device: ranking.device,
-      rankerNote: ranking.note,
+      rankerNote: [ranking.note, behind ? 'ranked from the last index while a fresh one is built' : undefined].filter(Boolean).join('; ') || undefined,
       cursor: { startLine: cursor.startLine, endLine: cursor.endLine, tokens: cursor.tokens },
       items,
       totals: { selectedTokens: prompt.pack.selectedTokens, candidates: items.length, indexedFiles: this.index.fileCount(), promptTokens: prompt.tokens },

@@ -48,7 +48,7 @@ export interface ContextReport {
   budgetSplit: { contextLimit: number; reserve: number; promptOverhead?: number; overhead: number; cursor: number; pinned: number; retrieved: number; stable?: number };
   /** Execution provider the ranker used: 'cpu', 'webgpu', ... or 'stage1' when only stage 1 ran. */
   device: string;
-  /** Why the ranker degraded, when it did. */
+  /** Why the ranker degraded, when it did; also says when it ranked from the last index while a fresh one is built. */
   rankerNote?: string;
   cursor: { startLine: number; endLine: number; tokens: number };
   /** Candidates in rank order, best first. */

@@ -195,9 +195,11 @@ describe('incremental ranking state', () => {
       const stale = await engine.compute(at, emptySignals(), { answerWhileBuilding: true });
       assert.ok(stale.behind, 'answered from the previous index, with a promise of the rebuilt one');
       assert.equal(fromLate(stale), 0, 'the previous index has none of the new files');
+      assert.match(stale.report.rankerNote ?? '', /from the last index while a fresh one is built/, 'and the report says so');
       await stale.behind;
       const current = await engine.compute(at, emptySignals(), { answerWhileBuilding: true });
       assert.equal(current.behind, undefined);
+      assert.doesNotMatch(current.report.rankerNote ?? '', /last index/);
       assert.ok(fromLate(current) > 0, 'asked again, the rebuilt index finds the new files');
       // A one-shot caller (the CLI) waits for the current index instead.
       for (let i = 0; i < 300; i++) {
