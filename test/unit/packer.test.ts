@@ -57,6 +57,19 @@ describe('packer', () => {
     assert.deepEqual(r.items.map((i) => i.reason), ['selected', `redundant with ${a.id}`, `redundant with ${a.id}`]);
   });
 
+  it('selects a chunk listed twice (one id) once: the repeat is redundant, and the budget holds (found by npm run fuzz)', () => {
+    const a = makeChunk('f0.ts', 1, 6, 1, { hash: 'h0' });
+    const again = makeChunk('f0.ts', 1, 6, 1, { hash: 'h1' });
+    assert.equal(a.id, again.id);
+    const r = packChunks({ ranked: [ranked(a, 0), ranked(again, 0)], budget: 8, cursorTokens: 0, overheadTokens: () => 7 });
+    assert.deepEqual(r.items.map((i) => [i.selected, i.reason]), [[true, 'selected'], [false, `redundant with ${a.id}`]]);
+    assert.equal(r.costTokens, 8);
+    // Pinned, the same: one copy kept.
+    const p = packChunks({ ranked: [ranked(a, 0.5), ranked(again, 0.4)], budget: 100, cursorTokens: 0, pinned: new Set([a.id]) });
+    assert.deepEqual(p.items.map((i) => i.reason), ['pinned', `redundant with ${a.id}`]);
+    assert.equal(p.selectedTokens, 1);
+  });
+
   it('says "too large" for a chunk bigger than the whole budget', () => {
     const r = packChunks({ ranked: [ranked(makeChunk('a.ts', 1, 10, 5000), 1)], budget: 1000, cursorTokens: 10 });
     assert.equal(r.items[0].reason, 'too large');

@@ -149,53 +149,62 @@ export function packChunks(input: PackInput): PackResult {
   const available = Math.max(0, budget - input.cursorTokens);
   const { ranked, stable } = stableLayer(input);
 
-  const reasons = new Map<string, string>();
+  // Reasons by place in the ranking, not by id: a chunk listed twice (the same
+  // id) keeps its first place and the repeat is redundant with it.
+  const reasons: Array<string | undefined> = new Array(ranked.length);
+  const firstPlace = new Map<string, number>();
+  ranked.forEach((r, i) => {
+    const c = r.chunk;
+    if (firstPlace.has(c.id)) reasons[i] = `redundant with ${c.id}`;
+    else {
+      firstPlace.set(c.id, i);
+      if (excluded.has(c.id) || excluded.has(c.path)) reasons[i] = 'excluded';
+    }
+  });
   const cost = (c: Chunk) => c.tokens + overhead(c);
   const kept: Chunk[] = [];
   let used = 0;
 
-  // 1. Exclusions, then pinned chunks in rank order, then the stable layer.
-  for (const r of ranked) {
-    const c = r.chunk;
-    if (excluded.has(c.id) || excluded.has(c.path)) reasons.set(c.id, 'excluded');
-  }
+  // 1. Exclusions (above), then pinned chunks in rank order, then the stable layer.
   const keep = (ids: ReadonlySet<string>, reason: string) => {
-    for (const r of ranked) {
+    ranked.forEach((r, i) => {
       const c = r.chunk;
-      if (!ids.has(c.id) || reasons.has(c.id)) continue;
+      if (!ids.has(c.id) || reasons[i] !== undefined) return;
       if (used + cost(c) <= available) {
         kept.push(c);
         used += cost(c);
-        reasons.set(c.id, reason);
+        reasons[i] = reason;
       } else {
-        reasons.set(c.id, cost(c) > available ? 'too large' : 'over budget');
+        reasons[i] = cost(c) > available ? 'too large' : 'over budget';
       }
-    }
+    });
   };
   keep(pinned, 'pinned');
   keep(stable, 'stable');
 
   // 2. The knapsack pool: not excluded, above threshold, not redundant with a better candidate.
   const pool: RankedChunk[] = [];
+  const poolPlaces: number[] = [];
   const poolChunks = new KeptChunks();
   for (const c of kept) poolChunks.add(c);
-  for (const r of ranked) {
+  ranked.forEach((r, i) => {
     const c = r.chunk;
-    if (reasons.has(c.id)) continue;
+    if (reasons[i] !== undefined) return;
     if (r.score < minScore) {
-      reasons.set(c.id, 'below threshold');
-      continue;
+      reasons[i] = 'below threshold';
+      return;
     }
     const dup = poolChunks.redundantWith(c);
     if (dup) {
-      reasons.set(c.id, `redundant with ${dup.id}`);
-      continue;
+      reasons[i] = `redundant with ${dup.id}`;
+      return;
     }
     // Too-large candidates stay in the pool (they simply never fit) so the pool,
     // and with it the solver's answer, does not depend on the budget.
     pool.push(r);
+    poolPlaces.push(i);
     poolChunks.add(c);
-  }
+  });
 
   const capacity = available - used;
   const weights = pool.map((r) => cost(r.chunk));
@@ -221,13 +230,13 @@ export function packChunks(input: PackInput): PackResult {
   if (total(dpPick) > total(chosen) + 1e-12) chosen = dpPick;
 
   const chosenSet = new Set(chosen);
-  pool.forEach((r, i) => reasons.set(r.chunk.id, chosenSet.has(i) ? 'selected' : weights[i] > available ? 'too large' : 'over budget'));
+  pool.forEach((_, k) => (reasons[poolPlaces[k]] = chosenSet.has(k) ? 'selected' : weights[k] > available ? 'too large' : 'over budget'));
 
   let selectedTokens = 0;
   let costTokens = 0;
   let relevance = 0;
-  const items: PackedItem[] = ranked.map((r) => {
-    const reason = reasons.get(r.chunk.id) ?? 'over budget';
+  const items: PackedItem[] = ranked.map((r, i) => {
+    const reason = reasons[i] ?? 'over budget';
     const selected = isKeptReason(reason);
     if (selected) {
       selectedTokens += r.chunk.tokens;
