@@ -82,8 +82,9 @@ export interface ComputedContext {
   fileRanked: RankedChunk[];
   /**
    * Set when, with `answerWhileBuilding`, the ranking came from the previous
-   * BM25 index while a current one is built: settles (never rejects) once it
-   * is in place, and a caller that wants the current answer asks again then.
+   * BM25 index or import graph while current ones are built: settles (never
+   * rejects) once they are in place, and a caller that wants the current
+   * answer asks again then.
    */
   behind?: Promise<void>;
 }
@@ -94,8 +95,8 @@ export interface ComputeOptions {
   format?: PromptFormat;
   signal?: AbortSignal;
   /**
-   * Once indexing is over, rank with the previous BM25 index while a full
-   * rebuild runs instead of waiting seconds for it (see `behind`). For a
+   * Once indexing is over, rank with the previous BM25 index and import graph
+   * while full rebuilds run instead of waiting seconds for them (see `behind`). For a
    * readout that follows the cursor; a one-shot caller wants the current answer.
    */
   answerWhileBuilding?: boolean;
