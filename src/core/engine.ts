@@ -82,9 +82,9 @@ export interface ComputedContext {
   fileRanked: RankedChunk[];
   /**
    * Set when, with `answerWhileBuilding`, the ranking came from the previous
-   * BM25 index or import graph while current ones are built: settles (never
-   * rejects) once they are in place, and a caller that wants the current
-   * answer asks again then.
+   * BM25 index or import graph while current ones are built: resolves once
+   * they are in place, and a caller that wants the current answer asks again
+   * then. Never rejects; if a rebuild fails, it never settles.
    */
   behind?: Promise<void>;
 }
@@ -259,7 +259,8 @@ export class ContextEngine {
     const ranker = await this.ranker;
     const ranking = await this.rankPrepared(ranker, { index: this.index, cursor, signals, maxCandidates: this.settings.maxCandidates, signal: opts.signal, bm25 }, answerWhileBuilding, building);
     const fileRanked = await this.rankFile(ranker, pos.path, text, signals, bm25, opts.signal, answerWhileBuilding, building);
-    const behind = building.length ? Promise.allSettled(building).then(() => undefined) : undefined;
+    // A failed rebuild never settles it: asking again would only start the next one, and fail again.
+    const behind = building.length ? Promise.all(building).then(() => undefined, () => new Promise<void>(() => undefined)) : undefined;
     if (opts.signal?.aborted) throw new EngineError('cancelled');
     // Packing and rendering take a large workspace's query 10-20 ms: not on top of a spent slice.
     await breathe('query');

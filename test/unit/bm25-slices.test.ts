@@ -229,6 +229,32 @@ describe('BM25 while indexing', () => {
     assert.equal(rebuilt.chunks.length, idx.fileCount() * 4, 'the rebuilt index holds every file');
     sameIndex(rebuilt, bm25Of(view(idx.copy())));
   });
+
+  it('a rebuild that fails behind a stale answer is no unhandled rejection; a caller that waits sees the error', async () => {
+    const idx = new FakeIndex(1000, 5);
+    const first = await prepareBm25(view(idx));
+    for (let f = 0; f < 300; f++) idx.put(`late/e${f}.ts`, 7000 + f);
+    const chunksOf = idx.chunksOf;
+    idx.chunksOf = (path: string) => {
+      if (path.startsWith('late/')) throw new Error('disk gone');
+      return chunksOf(path);
+    };
+    const broken = idx;
+    const unhandled: unknown[] = [];
+    const onUnhandled = (err: unknown) => unhandled.push(err);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      assert.equal(await prepareBm25(view(broken), { answerWhileBuilding: true }), first, 'the last index answers');
+      assert.ok(bm25Building(view(broken)), 'a rebuild started');
+      // Nobody waits on it here (as when the status bar moved on): it fails on its own.
+      while (bm25Building(view(broken))) await new Promise((r) => setImmediate(r));
+      for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+      assert.deepEqual(unhandled, []);
+      await assert.rejects(prepareBm25(view(broken)), /disk gone/, 'a caller that needs a current index gets the error');
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
 });
 
 describe('ordinals of a file', () => {

@@ -8,7 +8,7 @@ import { SyntaxChunker } from '../../src/core/chunk/syntax';
 import { cursorWindow } from '../../src/core/cursor';
 import { WorkspaceIndex } from '../../src/core/index/workspaceIndex';
 import { ContextEngine } from '../../src/core/engine';
-import { bm25Of } from '../../src/core/rank/bm25';
+import { bm25Building, bm25Of } from '../../src/core/rank/bm25';
 import { rankStage1 } from '../../src/core/rank/ranker';
 import { emptySignals } from '../../src/core/types';
 import { makeWorkspace, SAMPLE_PROJECT } from '../helpers/workspace';
@@ -210,6 +210,40 @@ describe('incremental ranking state', () => {
       const waited = await engine.compute(at, emptySignals());
       assert.equal(waited.behind, undefined);
       assert.ok(waited.ranked.some((r) => r.chunk.path.startsWith('late/more')), 'ranked from the rebuilt index');
+    } finally {
+      await engine.dispose();
+      ws.cleanup();
+    }
+  });
+
+  it('a rebuild that fails leaves the readout as it is: behind never settles, so nothing asks again in a loop', async () => {
+    const ws = makeWorkspace(SAMPLE_PROJECT);
+    const engine = await ContextEngine.open({ root: ws.root, settings: { budget: 4000 }, index: { syntax: null, workers: 0 }, ranker: { device: 'cpu' } });
+    try {
+      await engine.refresh();
+      const at = { path: 'src/main.ts', line: 3, column: 0 };
+      await engine.compute(at, emptySignals(), { answerWhileBuilding: true });
+      mkdirSync(join(ws.root, 'late'));
+      for (let i = 0; i < 300; i++) writeFileSync(join(ws.root, `late/s${i}.ts`), `export const s${i} = ${i};\n`);
+      await engine.refresh();
+      const chunksOf = engine.index.chunksOf.bind(engine.index);
+      engine.index.chunksOf = (path: string) => {
+        if (path.startsWith('late/')) throw new Error('disk gone');
+        return chunksOf(path);
+      };
+      const stale = await engine.compute(at, emptySignals(), { answerWhileBuilding: true });
+      assert.ok(stale.behind);
+      let settled = false;
+      void stale.behind.then(() => (settled = true));
+      while (bm25Building(engine.index)) await new Promise((r) => setImmediate(r));
+      for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+      assert.equal(settled, false, 'the failed rebuild does not settle it');
+      // Once chunks can be read again, the next readout starts a rebuild that lands.
+      engine.index.chunksOf = chunksOf;
+      const again = await engine.compute(at, emptySignals(), { answerWhileBuilding: true });
+      if (again.behind) await again.behind;
+      const current = await engine.compute(at, emptySignals(), { answerWhileBuilding: true });
+      assert.equal(current.behind, undefined);
     } finally {
       await engine.dispose();
       ws.cleanup();

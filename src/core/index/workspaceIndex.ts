@@ -619,7 +619,7 @@ export class WorkspaceIndex implements IndexView {
    * graph keeps answering and a fresh one is built behind it at most every
    * STALE_GRAPH_MS. With `answerWhileBuilding`, the last graph answers once
    * the refresh is over too, while the fresh one is built: the returned
-   * promise (never rejecting) settles when it is in place.
+   * promise resolves when it is in place (and rejects if a build fails).
    */
   async prepareGraph(opts: { answerWhileBuilding?: boolean } = {}): Promise<{ behind?: Promise<void> }> {
     for (let round = 0; round < 3 && !this.importGraph; round++) {
@@ -628,7 +628,11 @@ export class WorkspaceIndex implements IndexView {
         return {};
       }
       const build = this.graphBuild ?? this.startGraphBuild();
-      if (opts.answerWhileBuilding && this.staleGraph) return { behind: build.then(() => this.prepareGraph()).then(() => undefined, () => undefined) };
+      if (opts.answerWhileBuilding && this.staleGraph) {
+        const behind = build.then(() => this.prepareGraph()).then(() => undefined);
+        behind.catch(() => undefined);
+        return { behind };
+      }
       await build;
     }
     return {};
@@ -637,6 +641,7 @@ export class WorkspaceIndex implements IndexView {
   /** `saved`: links saved with the cache for this same set of paths, taken as they are instead of resolving every import again. */
   private startGraphBuild(saved?: ReadonlyMap<string, CachedFile>): Promise<void> {
     this.graphBuild = this.buildGraphInSlices(saved).finally(() => (this.graphBuild = undefined));
+    this.graphBuild.catch(() => undefined); // some start it without waiting; those who wait see the error
     return this.graphBuild;
   }
 

@@ -268,13 +268,14 @@ export async function prepareBm25(index: IndexView, opts: { allowStale?: boolean
   }
 }
 
-/** The full build running for an index, if any: it settles when a current index is in place (or the build failed). */
+/** The full build running for an index, if any: it resolves when a current index is in place, and rejects when the build failed. */
 export function bm25Building(index: IndexView): Promise<void> | undefined {
   return building.get(index);
 }
 
 function startBuild(index: IndexView): Promise<void> {
   const job = buildInSlices(index).finally(() => building.delete(index));
+  job.catch(() => undefined); // started for a stale answer, nobody may wait on it; those who do see the error
   building.set(index, job);
   return job;
 }
