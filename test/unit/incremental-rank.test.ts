@@ -25,6 +25,19 @@ async function rankAt(index: WorkspaceIndex, path: string, line: number) {
   return rankStage1({ index, cursor, signals: emptySignals() });
 }
 
+/** An engine over a fresh copy of SAMPLE_PROJECT, refreshed; disposed and removed after `fn`. */
+async function withSampleEngine(fn: (engine: ContextEngine, ws: ReturnType<typeof makeWorkspace>) => Promise<void>): Promise<void> {
+  const ws = makeWorkspace(SAMPLE_PROJECT);
+  const engine = await ContextEngine.open({ root: ws.root, settings: { budget: 4000 }, index: { syntax: null, workers: 0 }, ranker: { device: 'cpu' } });
+  try {
+    await engine.refresh();
+    await fn(engine, ws);
+  } finally {
+    await engine.dispose();
+    ws.cleanup();
+  }
+}
+
 describe('incremental ranking state', () => {
   it('a patched BM25 index and import graph rank like a fresh index after edits', async () => {
     const syntax = await SyntaxChunker.create();
@@ -180,10 +193,7 @@ describe('incremental ranking state', () => {
   });
 
   it('once indexing is over, a readout may rank from the previous BM25 index while it is rebuilt, and says when to ask again', async () => {
-    const ws = makeWorkspace(SAMPLE_PROJECT);
-    const engine = await ContextEngine.open({ root: ws.root, settings: { budget: 4000 }, index: { syntax: null, workers: 0 }, ranker: { device: 'cpu' } });
-    try {
-      await engine.refresh();
+    await withSampleEngine(async (engine, ws) => {
       const at = { path: 'src/main.ts', line: 3, column: 0 };
       const first = await engine.compute(at, emptySignals(), { answerWhileBuilding: true });
       assert.equal(first.behind, undefined, 'the first BM25 index is built for the query');
@@ -210,17 +220,11 @@ describe('incremental ranking state', () => {
       const waited = await engine.compute(at, emptySignals());
       assert.equal(waited.behind, undefined);
       assert.ok(waited.ranked.some((r) => r.chunk.path.startsWith('late/more')), 'ranked from the rebuilt index');
-    } finally {
-      await engine.dispose();
-      ws.cleanup();
-    }
+    });
   });
 
   it('a rebuild that fails leaves the readout as it is: behind never settles, so nothing asks again in a loop', async () => {
-    const ws = makeWorkspace(SAMPLE_PROJECT);
-    const engine = await ContextEngine.open({ root: ws.root, settings: { budget: 4000 }, index: { syntax: null, workers: 0 }, ranker: { device: 'cpu' } });
-    try {
-      await engine.refresh();
+    await withSampleEngine(async (engine, ws) => {
       const at = { path: 'src/main.ts', line: 3, column: 0 };
       await engine.compute(at, emptySignals(), { answerWhileBuilding: true });
       mkdirSync(join(ws.root, 'late'));
@@ -244,9 +248,6 @@ describe('incremental ranking state', () => {
       if (again.behind) await again.behind;
       const current = await engine.compute(at, emptySignals(), { answerWhileBuilding: true });
       assert.equal(current.behind, undefined);
-    } finally {
-      await engine.dispose();
-      ws.cleanup();
-    }
+    });
   });
 });
