@@ -252,13 +252,14 @@ export class ContextEngine {
     const refreshing = this.index.isRefreshing;
     const answerWhileBuilding = opts.answerWhileBuilding && !refreshing;
     const bm25 = await prepareBm25(this.index, { allowStale: refreshing, answerWhileBuilding });
-    // What this answer was ranked without: the BM25 index and import graph being rebuilt behind it.
-    const building: Promise<unknown>[] = [];
-    const bm25Build = answerWhileBuilding ? bm25Building(this.index) : undefined;
-    if (bm25Build) building.push(bm25Build);
+    // Taken now: the rebuild may land while the ranking runs, but this answer came from the last index.
+    const bm25Behind = answerWhileBuilding ? bm25Building(this.index) : undefined;
     const ranker = await this.ranker;
-    const ranking = await this.rankPrepared(ranker, { index: this.index, cursor, signals, maxCandidates: this.settings.maxCandidates, signal: opts.signal, bm25 }, answerWhileBuilding, building);
-    const fileRanked = await this.rankFile(ranker, pos.path, text, signals, bm25, opts.signal, answerWhileBuilding, building);
+    const ranking = await this.rankPrepared(ranker, { index: this.index, cursor, signals, maxCandidates: this.settings.maxCandidates, signal: opts.signal, bm25 }, answerWhileBuilding);
+    const file = await this.rankFile(ranker, pos.path, text, signals, bm25, opts.signal, answerWhileBuilding);
+    const fileRanked = file.ranked;
+    // What this answer was ranked without: the BM25 index and import graph being rebuilt behind it.
+    const building = [bm25Behind, ranking.graphBehind, file.graphBehind].filter((p) => p !== undefined);
     // A failed rebuild never settles it: asking again would only start the next one, and fail again.
     const behind = building.length ? Promise.all(building).then(() => undefined, () => new Promise<void>(() => undefined)) : undefined;
     if (opts.signal?.aborted) throw new EngineError('cancelled');
@@ -331,22 +332,29 @@ export class ContextEngine {
    * being filled it changes every moment: the last ranking for this file
    * stands until the refresh ends (as the previous BM25 index does).
    */
-  private async rankFile(ranker: Ranker, path: string, text: string, signals: EditorSignals, bm25: Bm25Index, signal: AbortSignal | undefined, answerWhileBuilding: boolean | undefined, building: Promise<unknown>[]): Promise<RankedChunk[]> {
-    if (!(this.settings.stableShare > 0)) return [];
+  private async rankFile(
+    ranker: Ranker,
+    path: string,
+    text: string,
+    signals: EditorSignals,
+    bm25: Bm25Index,
+    signal: AbortSignal | undefined,
+    answerWhileBuilding: boolean | undefined,
+  ): Promise<{ ranked: RankedChunk[]; graphBehind?: Promise<void> }> {
+    if (!(this.settings.stableShare > 0)) return { ranked: [] };
     const maxCandidates = fileCandidates(this.settings.maxCandidates);
     const query = JSON.stringify([path, maxCandidates, signals]);
     const version = this.index.version();
     const last = this.fileRanking;
     // The BM25 index is patched in place only when the index version moves; a rebuilt one has a new signature.
     // (Its signature, not the object: holding an old BM25 index would keep its postings alive.)
-    if (last && last.query === query && last.version === version && last.bm25 === bm25.signature) return last.ranked;
+    if (last && last.query === query && last.version === version && last.bm25 === bm25.signature) return { ranked: last.ranked };
     // Chunks replaced since (their file changed) leave it; the rest stands.
-    if (last && last.query === query && this.index.isRefreshing) return last.ranked.filter((r) => isCurrent(this.index, r.chunk));
-    const waiting = building.length;
-    const res = await this.rankPrepared(ranker, { index: this.index, cursor: fileWindowOfText(path, text), signals, maxCandidates, signal, bm25 }, answerWhileBuilding, building);
+    if (last && last.query === query && this.index.isRefreshing) return { ranked: last.ranked.filter((r) => isCurrent(this.index, r.chunk)) };
+    const res = await this.rankPrepared(ranker, { index: this.index, cursor: fileWindowOfText(path, text), signals, maxCandidates, signal, bm25 }, answerWhileBuilding);
     // Not remembered when ranked with the last import graph: the fresh one comes under the same version.
-    if (!signal?.aborted && building.length === waiting) this.fileRanking = { query, version, bm25: bm25.signature, ranked: res.ranked };
-    return res.ranked;
+    if (!signal?.aborted && !res.graphBehind) this.fileRanking = { query, version, bm25: bm25.signature, ranked: res.ranked };
+    return { ranked: res.ranked, graphBehind: res.graphBehind };
   }
 
   /**
@@ -355,12 +363,11 @@ export class ContextEngine {
    * await (the first ranking waits on ONNX Runtime, and the refresh moves on or
    * ends meanwhile) would otherwise be resolved there at once — seconds at
    * 100,000 files. With `answerWhileBuilding` the last graph may answer while
-   * a fresh one is built; the build joins `building`.
+   * a fresh one is built: `graphBehind` settles when it is in place.
    */
-  private async rankPrepared(ranker: Ranker, req: RankRequest, answerWhileBuilding: boolean | undefined, building: Promise<unknown>[]): Promise<RankResult> {
+  private async rankPrepared(ranker: Ranker, req: RankRequest, answerWhileBuilding: boolean | undefined): Promise<RankResult & { graphBehind?: Promise<void> }> {
     const { behind } = await this.index.prepareGraph({ answerWhileBuilding });
-    if (behind) building.push(behind);
-    return ranker.rank(req);
+    return { ...(await ranker.rank(req)), graphBehind: behind };
   }
 
   private cursorFor(path: string, text: string, line: number, budget: number): CursorWindow {
