@@ -152,12 +152,12 @@ export function packChunks(input: PackInput): PackResult {
   // Reasons by place in the ranking, not by id: a chunk listed twice (the same
   // id) keeps its first place and the repeat is redundant with it.
   const reasons: Array<string | undefined> = new Array(ranked.length);
-  const firstPlace = new Map<string, number>();
+  const listed = new Set<string>();
   ranked.forEach((r, i) => {
     const c = r.chunk;
-    if (firstPlace.has(c.id)) reasons[i] = `redundant with ${c.id}`;
+    if (listed.has(c.id)) reasons[i] = `redundant with ${c.id}`;
     else {
-      firstPlace.set(c.id, i);
+      listed.add(c.id);
       if (excluded.has(c.id) || excluded.has(c.path)) reasons[i] = 'excluded';
     }
   });
