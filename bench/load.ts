@@ -206,8 +206,8 @@ async function main(): Promise<void> {
   const stats = await refreshing;
   const returned = returnedAt;
   const timesAtEnd = threadTimes();
-  // What the status bar does as indexing ends: a query at once (from the previous BM25 index
-  // while a rebuild runs), then again when the rebuilt one is in place.
+  // What the status bar does as indexing ends: a query at once (from the last BM25 index and
+  // import graph while fresh ones are built), then again when they are in place.
   const afterIndexing = QUERIES ? await queriesAfterIndexing(engine) : [];
   // The cache is written behind the refresh: keep measuring until it is on disk.
   await engine.index.flush();
@@ -331,12 +331,12 @@ async function queriesAfterIndexing(engine: ContextEngine): Promise<string[]> {
   };
   const out: string[] = [];
   const a = await ask();
-  out.push(`first query after indexing: ${a.ms.toFixed(0)} ms, ${a.c.behind ? 'from the previous BM25 index while it is rebuilt' : 'from a current BM25 index'}; ${a.c.report.totals.promptTokens} prompt tokens`);
+  out.push(`first query after indexing: ${a.ms.toFixed(0)} ms, ${a.c.behind ? 'from the last index while a fresh one is built' : 'from a current index'}; ${a.c.report.totals.promptTokens} prompt tokens`);
   if (a.c.behind) {
     const t = performance.now();
     await a.c.behind;
     const b = await ask();
-    out.push(`  rebuilt BM25 index in place ${((performance.now() - t - b.ms) / 1000).toFixed(1)} s later; the query asked again: ${b.ms.toFixed(0)} ms${b.c.behind ? ' (behind again)' : ''}, ${b.c.report.totals.promptTokens} prompt tokens`);
+    out.push(`  fresh index in place ${((performance.now() - t - b.ms) / 1000).toFixed(1)} s later; the query asked again: ${b.ms.toFixed(0)} ms${b.c.behind ? ' (behind again)' : ''}, ${b.c.report.totals.promptTokens} prompt tokens`);
   }
   return out;
 }

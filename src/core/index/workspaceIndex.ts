@@ -689,7 +689,8 @@ export class WorkspaceIndex implements IndexView {
     // or not. A query whose stage 1 went on after the refresh ended (between two
     // of its slices) otherwise resolved every import at once: an 826 ms turn at
     // 100,000 files (bench:load, a query in flight as indexing ended). Queries
-    // wait for the fresh graph in prepareGraph() before they start.
+    // wait for the fresh graph in prepareGraph() before they start, unless they
+    // asked to answer while it is built.
     if (!this.importGraph && this.staleGraph && (this.graphBuild || (this.refreshing && this.staleGraphFresh()))) return this.staleGraph.graph;
     if (!this.importGraph) {
       const g = emptyGraph();
