@@ -10,6 +10,8 @@
 // --cache DIR (keep the index cache there) --warm-only (with --cache: only the warm start, in this fresh process)
 // --workers N (index worker threads; default as the extension) --alloc-prof FILE (a sampled profile of everything this thread allocates while indexing, garbage included: open in DevTools)
 // --heap-snapshot FILE (with --warm or --warm-only: a heap snapshot of the warm index after its first query)
+// --gc-probe (with --warm or --warm-only, under node --expose-gc: times five full collections of the warm index;
+//   a major GC's marking work grows with the objects the heap holds, and on two cores it queues behind the workers)
 // Measurements, not a test: nothing here fails a build.
 import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
@@ -363,12 +365,30 @@ async function warmStart(root: string, cacheDir: string): Promise<void> {
   // A heap snapshot of the warm index (after its first query: BM25 built), to see what the editor's heap holds.
   if (args.includes('--heap-snapshot')) log(`  heap snapshot: ${writeHeapSnapshot(args[args.indexOf('--heap-snapshot') + 1])}`);
   ticks.stop();
+  if (args.includes('--gc-probe')) gcProbe();
   clearInterval(rssTimer);
   const sorted = [...gaps].sort((a, b) => b.ms - a.ms);
   log(`warm start: ${stats.files} files in ${(refreshMs / 1000).toFixed(1)} s (${stats.filesFromCache} from the cache, ${stats.filesRead} read); first query ${queryMs.toFixed(0)} ms, ${report.totals.promptTokens} prompt tokens`);
   log(`  event loop: monitorEventLoopDelay max ${(h.max / 1e6).toFixed(1)} ms, p99 ${(h.percentile(99) / 1e6).toFixed(1)} ms; 10 ms timer gaps: ${gaps.filter((g) => g.ms > 50).length} over 50 ms, longest ${sorted.slice(0, 8).map(describeGap).join(', ')}  [target: max ≤ 50 ms]`);
   log(`  peak RSS ${(peak / 2 ** 20).toFixed(0)} MiB${args.includes('--warm-only') ? '' : ' (this process held the cold index until just before: run --warm-only --cache DIR for a fresh one)'}`);
   await engine.dispose();
+}
+
+/** --gc-probe: full, stop-the-world collections of what the warm index holds (the work a major GC must do, with no worker competing). */
+function gcProbe(): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) {
+    log('  gc probe: run node with --expose-gc');
+    return;
+  }
+  const times: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const t = performance.now();
+    gc();
+    times.push(performance.now() - t);
+  }
+  const heap = process.memoryUsage().heapUsed;
+  log(`  gc probe: full GC of the warm heap (${(heap / 2 ** 20).toFixed(0)} MiB used) ${times.map((t) => t.toFixed(0)).join(', ')} ms; median ${[...times].sort((a, b) => a - b)[2].toFixed(0)} ms`);
 }
 
 void main().then(

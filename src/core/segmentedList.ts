@@ -40,3 +40,33 @@ export class SegmentedList<T> implements ReadonlyList<T> {
     for (const segment of this.segments) yield* segment;
   }
 }
+
+/**
+ * 32-bit integers in fixed-size typed segments: grows as SegmentedList does, and
+ * holds no slots for the garbage collector to visit (a million numbers in an
+ * array are a million slots that every full collection walks).
+ */
+export class SegmentedInt32 implements ReadonlyList<number> {
+  private readonly segments: Int32Array[] = [];
+  private size = 0;
+
+  get length(): number {
+    return this.size;
+  }
+
+  /** The entry at `i`, 0 ≤ i < length. */
+  at(i: number): number {
+    return this.segments[i >>> SHIFT]?.[i & MASK];
+  }
+
+  push(value: number): void {
+    const s = this.size >>> SHIFT;
+    if (s === this.segments.length) this.segments.push(new Int32Array(MASK + 1));
+    this.segments[s][this.size & MASK] = value;
+    this.size++;
+  }
+
+  *[Symbol.iterator](): Iterator<number> {
+    for (let i = 0; i < this.size; i++) yield this.segments[i >>> SHIFT][i & MASK];
+  }
+}

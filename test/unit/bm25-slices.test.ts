@@ -3,7 +3,7 @@
 // with the previous index instead of waiting.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { IndexedChunk, packChunks, TermTable } from '../../src/core/index/chunkStore';
+import { IndexedChunk, packFileChunks, TermTable } from '../../src/core/index/chunkStore';
 import type { IndexView } from '../../src/core/index/indexView';
 import { addTermScores, addTermScoresInSteps, bm25Building, bm25Of, bm25Scores, fileOrdinals, ordinalOf, prepareBm25, topScores, topScoresInSteps, type Bm25Index } from '../../src/core/rank/bm25';
 import type { Chunk } from '../../src/core/types';
@@ -149,7 +149,7 @@ describe('BM25 over packed chunks', () => {
     table.number('never-used'); // a number no chunk holds: no slot, no bytes
     const intern = (s: string) => s;
     const packed = new FakeIndex(0, 0);
-    for (const path of plain.files()) packed.putChunks(path, packChunks(path, 'typescript', plain.chunksOf(path), table, intern));
+    for (const path of plain.files()) packed.putChunks(path, packFileChunks(path, 'typescript', plain.chunksOf(path), table, intern).views());
     assert.ok(packed.chunksOf('last.ts').every((c) => c instanceof IndexedChunk && c.numberedIn(table)));
     for (const bm of [bm25Of(view(packed.copy())), await prepareBm25(view(packed))]) {
       const want = bm25Of(view(plain.copy()));

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ChunkPack, IndexedChunk, packChunks, TermTable } from '../../src/core/index/chunkStore';
+import { ChunkList, ChunkPack, IndexedChunk, packFileChunks, sameChunk, TermTable } from '../../src/core/index/chunkStore';
 import { makeChunk } from '../helpers/fakeIndex';
 
 describe('chunk store', () => {
@@ -28,7 +28,7 @@ describe('chunk store', () => {
       makeChunk('src/a.ts', 3, 9, 42, { defines: ['parseHeader'], uses: ['parse', 'header', 'buf'], kind: 'function', hash: '0123456789abcdef' }),
       makeChunk('src/a.ts', 10, 30, 7, { uses: ['buf', 'x'], kind: 'window', hash: 'ffffffff80000000' }),
     ];
-    const chunks = new ChunkPack('src/a.ts', 'typescript', plain, table, one).chunks;
+    const chunks = new ChunkPack('src/a.ts', 'typescript', plain, table, one).views();
     assert.equal(chunks.length, 3);
     assert.ok(chunks.every((c) => c instanceof IndexedChunk));
     // Every field reads back as given: ids from the span, hashes from integers (both halves, high bits set), odd hashes as they were.
@@ -41,14 +41,45 @@ describe('chunk store', () => {
     assert.equal(chunks[1].defines[0], one('parseHeader'), 'names are interned');
   });
 
-  it('keeps packed chunks of the same table as they are, and packs the rest', () => {
+  it('gives back the pack of views of all of it, in order, and packs anything else', () => {
     const table = new TermTable();
     const one = (s: string) => s;
-    const plain = [makeChunk('src/b.ts', 1, 4, 3, { uses: ['a', 'b'] })];
-    const packed = packChunks('src/b.ts', 'typescript', plain, table, one);
-    assert.equal(packChunks('src/b.ts', 'typescript', packed, table, one), packed, 'already packed: the same views');
-    const other = packChunks('src/b.ts', 'typescript', packed, new TermTable(), one);
-    assert.notEqual(other, packed, 'another table: packed again');
-    assert.deepEqual(other[0].uses, ['a', 'b']);
+    const plain = [makeChunk('src/b.ts', 1, 4, 3, { uses: ['a', 'b'] }), makeChunk('src/b.ts', 5, 9, 4, { uses: ['c'] })];
+    const pack = packFileChunks('src/b.ts', 'typescript', plain, table, one);
+    assert.equal(packFileChunks('src/b.ts', 'typescript', pack.views(), table, one), pack, 'every view of the pack: the same pack');
+    for (const some of [pack.views().slice(1), pack.views().reverse()]) assert.notEqual(packFileChunks('src/b.ts', 'typescript', some, table, one), pack, 'part of it, or out of order: packed again');
+    const other = packFileChunks('src/b.ts', 'typescript', pack.views(), new TermTable(), one);
+    assert.notEqual(other, pack, 'another table: packed again');
+    assert.deepEqual(other.view(0).uses, ['a', 'b']);
+  });
+
+  it('makes a fresh view on each read, and tells views of one chunk apart from the rest', () => {
+    const table = new TermTable();
+    const one = (s: string) => s;
+    const plain = [makeChunk('src/c.ts', 1, 4, 3), makeChunk('src/c.ts', 5, 9, 4)];
+    const pack = new ChunkPack('src/c.ts', 'typescript', plain, table, one);
+    const again = new ChunkPack('src/c.ts', 'typescript', plain, table, one);
+    assert.notEqual(pack.view(0), pack.view(0));
+    assert.ok(sameChunk(pack.view(0), pack.view(0)));
+    assert.ok(!sameChunk(pack.view(0), pack.view(1)), 'another place');
+    assert.ok(!sameChunk(pack.view(0), again.view(0)), 'the same span in another pack: a replaced chunk');
+    assert.ok(sameChunk(plain[0], plain[0]) && !sameChunk(plain[0], pack.view(0)), 'plain chunks by identity');
+  });
+
+  it('lists chunks by ordinal without a view per chunk, and reads back what was pushed', () => {
+    const table = new TermTable();
+    const one = (s: string) => s;
+    const a = new ChunkPack('a.ts', 'typescript', [makeChunk('a.ts', 1, 2, 1), makeChunk('a.ts', 3, 4, 1), makeChunk('a.ts', 5, 6, 1)], table, one);
+    const b = new ChunkPack('b.ts', 'typescript', [makeChunk('b.ts', 1, 9, 1)], table, one);
+    const hand = makeChunk('hand.ts', 1, 3, 2);
+    const pushed = [a.view(0), a.view(1), hand, b.view(0), a.view(2), ...Array.from({ length: 20_000 }, (_, i) => (i % 2 ? a.view(i % 3) : b.view(0)))];
+    const list = new ChunkList();
+    for (const c of pushed) list.push(c);
+    assert.equal(list.length, pushed.length);
+    pushed.forEach((c, i) => assert.ok(sameChunk(list.at(i), c), `ordinal ${i}`));
+    assert.equal(list.at(2), hand, 'a plain chunk is kept as it is');
+    assert.equal(list.at(-1), undefined);
+    assert.equal(list.at(pushed.length), undefined, 'past the end');
+    assert.deepEqual([...list].map((c) => c.id), pushed.map((c) => c.id));
   });
 });

@@ -226,6 +226,19 @@ describe('workspace index', () => {
     assert.deepEqual(definers(), ['a.ts', 'b.ts']);
   });
 
+  it('lists every chunk of a file that defines a name, in line order, and no more than asked for', async () => {
+    const filler = Array.from({ length: 300 }, (_, i) => `const filler${i} = ${i};`).join('\n');
+    const w = ws({ 'a.ts': `export function dup() {}\n${filler}\nexport function dup2() {}\nfunction dup() {}\n`, 'b.ts': 'export const dup = 1;\n' });
+    const index = await WorkspaceIndex.build(w.root, { encoding: 'o200k_base' });
+    const all = index.definitionsOf('dup');
+    assert.deepEqual(all.map((c) => c.path), ['a.ts', 'a.ts', 'b.ts']);
+    assert.ok(all[0].endLine < all[1].startLine, 'two chunks of a.ts, in line order');
+    assert.ok(all.every((c) => c.defines.includes('dup')));
+    assert.deepEqual(index.definitionsOf('dup', 2).map((c) => c.id), all.slice(0, 2).map((c) => c.id));
+    index.removeFile('a.ts');
+    assert.deepEqual(index.definitionsOf('dup').map((c) => c.path), ['b.ts']);
+  });
+
   it('incremental updates equal a fresh full index after random edits, creates, deletes and renames', async () => {
     const runs = Math.max(1, Math.floor(fuzzRuns(3)));
     for (let run = 0; run < runs; run++) {

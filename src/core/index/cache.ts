@@ -10,7 +10,7 @@ import { closeSync, mkdirSync, openSync, readdirSync, renameSync, unlinkSync, wr
 import { open, type FileHandle } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { chunkId, type ChunkOptions } from '../chunk/chunker';
-import { ChunkPack, type ChunkFields, type TermTable } from './chunkStore';
+import { ChunkPack, IndexedFile, type ChunkFields, type TermTable } from './chunkStore';
 import { slicer } from '../slices';
 import type { PieceTable } from '../tokens/pieces';
 import type { Chunk } from '../types';
@@ -150,10 +150,10 @@ export async function loadIndexCache(
           codes.push(store.terms.code(nums.map((k) => ids[k])));
         } else fields.push({ startLine, endLine, kind, defines, hash, tokens, uses: nums.map((k) => terms[k]) });
       }
-      const chunks: Chunk[] = store
-        ? new ChunkPack(f.path, f.language, fields, store.terms, store.intern, codes).chunks
-        : fields.map((c) => ({ ...c, id: chunkId(f.path, c.startLine, c.endLine), path: f.path, language: f.language, uses: c.uses as string[] }));
-      files.set(f.path, { path: f.path, size: f.size, mtimeMs: f.mtimeMs, hash: f.hash, language: f.language, imports: f.imports, chunks, links: f.links });
+      const file = { path: f.path, size: f.size, mtimeMs: f.mtimeMs, hash: f.hash, language: f.language, imports: f.imports, links: f.links };
+      // Into an index's store: packed as the index keeps them, with no object per chunk.
+      if (store) files.set(f.path, new IndexedFile(file, new ChunkPack(f.path, f.language, fields, store.terms, store.intern, codes)));
+      else files.set(f.path, { ...file, chunks: fields.map((c) => ({ ...c, id: chunkId(f.path, c.startLine, c.endLine), path: f.path, language: f.language, uses: c.uses as string[] })) });
       await breathe();
     }
   } catch {

@@ -3,14 +3,17 @@
 // full garbage collection holds the event loop. One file's chunks live in one
 // `ChunkPack`: their numbers (span, tokens, kind, hash halves, offsets) in one
 // string of 16-bit units, their subtokens as one string of term numbers, their
-// names in one list. Each chunk is a small view (`IndexedChunk`: the pack and a
-// position) whose fields are read from the pack: one heap object per chunk
-// instead of five (object, id, hash, terms, names), ≈170 bytes instead of ≈310
-// (heap snapshots of a 10,000-file index). Ids and hashes are made on demand:
-// nothing reads them per chunk of the workspace on a keystroke.
+// names in one list. A chunk handed out is a small view (`IndexedChunk`: the
+// pack and a place) made when it is read and dropped after: nothing keeps a
+// view per chunk, so a million chunks are a hundred thousand packs to mark, not
+// a million more objects (a full collection of the 100,000-file index lost
+// about a fifth of its time with them; bench:load --gc-probe). Ids and hashes
+// are made on demand: nothing reads them per chunk of the workspace on a keystroke.
 import { chunkId } from '../chunk/chunker';
 import { SubstringMap } from '../substringMap';
 import type { Chunk, ChunkKind } from '../types';
+import type { CachedFile } from './cache';
+import { SegmentedInt32, SegmentedList, type ReadonlyList } from '../segmentedList';
 
 /** Term numbers below this take one UTF-16 unit, the rest two (terms seen first, the common ones, stay short). */
 const ONE_UNIT = 0x8000;
@@ -177,8 +180,8 @@ export type ChunkFields = Omit<Chunk, 'id' | 'path' | 'language' | 'uses'> & { u
 
 /** One file's chunks, packed (see the top of this file). */
 export class ChunkPack {
-  /** The views: one per chunk, in line order (the index's records hold this array). */
-  readonly chunks: IndexedChunk[];
+  /** How many chunks. */
+  readonly count: number;
   /**
    * Per chunk, COLS 32-bit integers as two UTF-16 units each: 32 bytes a chunk
    * (a plain array of numbers takes 64, and a typed array per file is one more
@@ -234,7 +237,19 @@ export class ChunkPack {
     this.codes = parts.join('');
     this.names = names?.slice(); // exact length: a pushed array keeps spare room
     this.oddHashes = odd;
-    this.chunks = fields.map((_, i) => new IndexedChunk(this, i));
+    this.count = fields.length;
+  }
+
+  /** A view of chunk i (a fresh object: compare views with `sameChunk`). */
+  view(i: number): IndexedChunk {
+    return new IndexedChunk(this, i);
+  }
+
+  /** Views of every chunk, in line order. */
+  views(): IndexedChunk[] {
+    const out = new Array<IndexedChunk>(this.count);
+    for (let i = 0; i < this.count; i++) out[i] = new IndexedChunk(this, i);
+    return out;
   }
 
   /** Column `col` of chunk i. */
@@ -297,8 +312,10 @@ export class ChunkPack {
 /** One chunk of a pack: a view that reads its fields from the pack. */
 export class IndexedChunk implements Chunk {
   constructor(
-    private readonly pack: ChunkPack,
-    private readonly at: number,
+    /** The pack that holds the chunk. */
+    readonly pack: ChunkPack,
+    /** The chunk's place in its pack. */
+    readonly at: number,
   ) {}
 
   get id(): string {
@@ -360,8 +377,89 @@ export class IndexedChunk implements Chunk {
   }
 }
 
-/** Packs one file's chunks (already-packed chunks of `table` are kept as they are). */
-export function packChunks(path: string, language: string, chunks: readonly ChunkFields[], table: TermTable, intern: (s: string) => string, codes?: readonly string[]): IndexedChunk[] {
-  if (chunks.every((c) => c instanceof IndexedChunk && c.numberedIn(table) && c.path === path)) return chunks as IndexedChunk[];
-  return new ChunkPack(path, language, chunks, table, intern, codes).chunks;
+/** True when a and b are the same chunk of an index: the same object, or views of the same place in the same pack. */
+export function sameChunk(a: Chunk, b: Chunk): boolean {
+  return a === b || (a instanceof IndexedChunk && b instanceof IndexedChunk && a.pack === b.pack && a.at === b.at);
+}
+
+/** Packs one file's chunks (views of all of one pack of `table`, in order, give that pack back). */
+export function packFileChunks(path: string, language: string, chunks: readonly ChunkFields[], table: TermTable, intern: (s: string) => string, codes?: readonly string[]): ChunkPack {
+  const first = chunks[0];
+  if (first instanceof IndexedChunk) {
+    const { pack } = first;
+    if (pack.table === table && pack.path === path && pack.count === chunks.length && chunks.every((c, i) => c instanceof IndexedChunk && c.pack === pack && c.at === i)) return pack;
+  }
+  return new ChunkPack(path, language, chunks, table, intern, codes);
+}
+
+/**
+ * A file as the index holds it: its fields, and its chunks in a pack (`chunks`
+ * makes views on each read). `links` only on the way from the cache: the index
+ * keeps them in its import graph.
+ */
+export class IndexedFile implements CachedFile {
+  readonly path: string;
+  size: number;
+  mtimeMs: number;
+  readonly hash: string;
+  readonly language: string;
+  readonly imports: CachedFile['imports'];
+  readonly links?: CachedFile['links'];
+
+  constructor(
+    file: Omit<CachedFile, 'chunks'>,
+    readonly pack: ChunkPack,
+  ) {
+    this.path = file.path;
+    this.size = file.size;
+    this.mtimeMs = file.mtimeMs;
+    this.hash = file.hash;
+    this.language = file.language;
+    this.imports = file.imports;
+    if (file.links) this.links = file.links;
+  }
+
+  get chunks(): IndexedChunk[] {
+    return this.pack.views();
+  }
+}
+
+/**
+ * Chunks by ordinal (BM25's documents) without a view per chunk: per ordinal,
+ * the place of its holder (a pack, or a plain chunk) and its place in that pack,
+ * in typed arrays that the garbage collector does not look into.
+ */
+export class ChunkList implements ReadonlyList<Chunk> {
+  /** Packs and plain chunks, in the order their chunks came (consecutive chunks of one pack share an entry). */
+  private readonly holders = new SegmentedList<ChunkPack | Chunk>();
+  private readonly holderOf = new SegmentedInt32();
+  /** The chunk's place in its pack; -1 for a plain chunk. */
+  private readonly placeOf = new SegmentedInt32();
+
+  get length(): number {
+    return this.holderOf.length;
+  }
+
+  push(c: Chunk): void {
+    const last = this.holders.length - 1;
+    if (c instanceof IndexedChunk) {
+      if (last < 0 || this.holders.at(last) !== c.pack) this.holders.push(c.pack);
+      this.placeOf.push(c.at);
+    } else {
+      this.holders.push(c);
+      this.placeOf.push(-1);
+    }
+    this.holderOf.push(this.holders.length - 1);
+  }
+
+  at(i: number): Chunk {
+    if (!(i >= 0 && i < this.length)) return undefined as unknown as Chunk;
+    const holder = this.holders.at(this.holderOf.at(i));
+    const place = this.placeOf.at(i);
+    return place < 0 ? (holder as Chunk) : (holder as ChunkPack).view(place);
+  }
+
+  *[Symbol.iterator](): Iterator<Chunk> {
+    for (let i = 0; i < this.length; i++) yield this.at(i);
+  }
 }

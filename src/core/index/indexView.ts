@@ -1,6 +1,7 @@
 // The read-only view of the workspace index that ranking, packing and the UI use.
 // The index (workspaceIndex.ts) implements it; tests can implement it directly.
 import type { Chunk } from '../types';
+import { sameChunk } from './chunkStore';
 
 export interface IndexView {
   /**
@@ -19,8 +20,8 @@ export interface IndexView {
   allChunks(): Iterable<Chunk>;
   /** Chunks of one file in line order ([] when not indexed). */
   chunksOf(path: string): readonly Chunk[];
-  /** Chunks that define `name` (exact identifier, case-sensitive). */
-  definitionsOf(name: string): readonly Chunk[];
+  /** Chunks that define `name` (exact identifier, case-sensitive); at most `limit` of them, the first found, when given. */
+  definitionsOf(name: string, limit?: number): readonly Chunk[];
   /** Files that `path` imports (resolved, relative paths). */
   importsOf(path: string): readonly string[];
   /** Files that import `path`. */
@@ -35,5 +36,5 @@ export interface IndexView {
 
 /** True while `chunk` is still one of its file's chunks (a ranking or BM25 index from a moment ago may hold replaced ones). */
 export function isCurrent(index: Pick<IndexView, 'chunksOf'>, chunk: Chunk): boolean {
-  return index.chunksOf(chunk.path).includes(chunk);
+  return index.chunksOf(chunk.path).some((c) => sameChunk(c, chunk));
 }

@@ -14,7 +14,7 @@ import { loadIndexCache, saveIndexCache, type CachedFile, type ImportLinks } fro
 import { FileLookup, resolveImport } from './imports';
 import { hashFileText, indexFileText } from './indexFile';
 import { IndexWorkerPool, replyStrings, workerScript } from './indexWorkers';
-import { packChunks, TermTable } from './chunkStore';
+import { IndexedFile, packFileChunks, TermTable } from './chunkStore';
 import type { IndexView } from './indexView';
 
 export interface IndexOptions {
@@ -76,7 +76,7 @@ export interface IndexStats {
   ms: number;
 }
 
-/** One indexed file: what the persisted cache stores, and what the index keeps in memory. */
+/** One file as it comes to the index (from a worker, the cache or this thread); the index keeps it as an IndexedFile. */
 export type FileRecord = CachedFile;
 
 /** Imports that name nothing (side-effect imports, `import * as`) share one empty list. */
@@ -118,9 +118,12 @@ function setLinks(g: ImportGraph, path: string, links: ImportLinks): void {
 }
 
 export class WorkspaceIndex implements IndexView {
-  private readonly records = new Map<string, FileRecord>();
-  /** Name → the chunk defining it, or the chunks, in the order they came (most names have one: no array, no set). */
-  private readonly definitions = new Map<string, Chunk | Chunk[]>();
+  private readonly records = new Map<string, IndexedFile>();
+  /**
+   * Name → the file defining it, or the files, in the order they came (most names have one:
+   * no array, no set). Files, not chunks: the index keeps no object per chunk (chunkStore.ts).
+   */
+  private readonly definitions = new Map<string, string | string[]>();
   private readonly lookup = new FileLookup();
   private readonly overlays = new Map<string, string>();
   private readonly textCache = new Map<string, { mtimeMs: number; text: string }>();
@@ -263,8 +266,7 @@ export class WorkspaceIndex implements IndexView {
       const known = this.records.get(file.path) ?? cached?.files.get(file.path);
       if (known && known.size === file.size && known.mtimeMs === file.mtimeMs) {
         if (!this.records.has(file.path)) {
-          const { links: _, ...record } = known as CachedFile; // links live in the graph, not in records
-          this.putRecord(record);
+          this.putRecord(known); // its links live in the graph, not in the record
           filesFromCache++;
         }
       } else {
@@ -358,10 +360,11 @@ export class WorkspaceIndex implements IndexView {
     return { files: this.records.size, ...this.totals };
   }
 
-  private tally(rec: FileRecord, sign: 1 | -1): void {
+  private tally(rec: IndexedFile, sign: 1 | -1): void {
+    const { pack } = rec;
     let tokens = 0;
-    for (const c of rec.chunks) tokens += c.tokens;
-    this.totals.chunks += sign * rec.chunks.length;
+    for (let i = 0; i < pack.count; i++) tokens += pack.tokens(i);
+    this.totals.chunks += sign * pack.count;
     this.totals.tokens += sign * tokens;
     this.totals.bytes += sign * rec.size;
   }
@@ -533,24 +536,26 @@ export class WorkspaceIndex implements IndexView {
     // import resolution, unchanged: only this file's edges move.
     const replacing = this.records.has(rec.path);
     this.removeRecord(rec.path);
-    // Records from workers and the cache arrive as plain objects: kept compact (chunkStore.ts).
-    rec.chunks = packChunks(rec.path, rec.language, rec.chunks, this.terms, this.intern, codes);
+    // Records from workers arrive as plain objects: kept compact (chunkStore.ts). The cache loader packs them itself.
+    const pack = rec instanceof IndexedFile && rec.pack.table === this.terms ? rec.pack : packFileChunks(rec.path, rec.language, rec.chunks, this.terms, this.intern, codes);
     // Specifiers and imported names repeat across files ('react', 'useState'): one copy each.
-    rec.imports = rec.imports.map(({ specifier, names, line }) => ({ specifier: this.intern(specifier), names: this.internNames(names), line }));
-    this.records.set(rec.path, rec);
-    this.tally(rec, 1);
-    this.lookup.add(rec.path);
-    for (const c of rec.chunks) {
-      for (const name of c.defines) {
+    const imports = rec.imports.map(({ specifier, names, line }) => ({ specifier: this.intern(specifier), names: this.internNames(names), line }));
+    const { path } = rec;
+    const stored = new IndexedFile({ path, size: rec.size, mtimeMs: rec.mtimeMs, hash: rec.hash, language: rec.language, imports }, pack);
+    this.records.set(path, stored);
+    this.tally(stored, 1);
+    this.lookup.add(path);
+    for (let i = 0; i < pack.count; i++) {
+      for (const name of pack.defines(i)) {
         const known = this.definitions.get(name);
-        if (!known) this.definitions.set(name, c);
+        if (!known) this.definitions.set(name, path);
         else if (Array.isArray(known)) {
           // Pushed, not copied at exact size: copies saved ≈2% of the heap but, at 30,000 files, left 130 MB of garbage in the old generation.
-          // `c` is new (its file's old chunks were just forgotten), so it can only be there
-          // already, last, from a name it defines twice: no scan of a list that a common
-          // name grows to thousands of entries (a scan cost 2% of indexing at 100,000 files).
-          if (known[known.length - 1] !== c) known.push(c);
-        } else if (known !== c) this.definitions.set(name, [known, c]);
+          // This file's old names were just forgotten, so it can only be there already, last,
+          // from a name two of its chunks define: no scan of a list that a common name grows
+          // to thousands of entries (a scan cost 2% of indexing at 100,000 files).
+          if (known[known.length - 1] !== path) known.push(path);
+        } else if (known !== path) this.definitions.set(name, [known, path]);
       }
     }
     if (!replacing) this.pathsVersion++;
@@ -570,7 +575,8 @@ export class WorkspaceIndex implements IndexView {
   private removeRecord(path: string): void {
     const rec = this.records.get(path);
     if (!rec) return;
-    for (const c of rec.chunks) for (const name of c.defines) this.forgetDefinition(name, c);
+    const { pack } = rec;
+    for (let i = 0; i < pack.count; i++) for (const name of pack.defines(i)) this.forgetDefinition(name, path);
     this.tally(rec, -1);
     this.records.delete(path);
     this.lookup.delete(path);
@@ -716,27 +722,35 @@ export class WorkspaceIndex implements IndexView {
   }
 
   *allChunks(): Iterable<Chunk> {
-    for (const r of this.records.values()) yield* r.chunks;
+    for (const { pack } of this.records.values()) for (let i = 0; i < pack.count; i++) yield pack.view(i);
   }
 
   chunksOf(path: string): readonly Chunk[] {
-    return this.records.get(path)?.chunks ?? [];
+    return this.records.get(path)?.pack.views() ?? [];
   }
 
-  record(path: string): FileRecord | undefined {
+  record(path: string): IndexedFile | undefined {
     return this.records.get(path);
   }
 
-  definitionsOf(name: string): readonly Chunk[] {
+  definitionsOf(name: string, limit = Infinity): readonly Chunk[] {
     const known = this.definitions.get(name);
-    return Array.isArray(known) ? [...known] : known ? [known] : [];
+    if (known === undefined) return [];
+    const out: Chunk[] = [];
+    for (const path of typeof known === 'string' ? [known] : known) {
+      const pack = this.records.get(path)?.pack;
+      for (let i = 0; pack && i < pack.count && out.length < limit; i++) if (pack.defines(i).includes(name)) out.push(pack.view(i));
+      if (out.length >= limit) break;
+    }
+    return out;
   }
 
-  private forgetDefinition(name: string, c: Chunk): void {
+  /** `path` no longer defines `name` (its record is going); a no-op when it was not listed. */
+  private forgetDefinition(name: string, path: string): void {
     const known = this.definitions.get(name);
-    if (known === c) this.definitions.delete(name);
+    if (known === path) this.definitions.delete(name);
     else if (Array.isArray(known)) {
-      const at = known.indexOf(c);
+      const at = known.indexOf(path);
       if (at >= 0) known.splice(at, 1);
       if (known.length === 1) this.definitions.set(name, known[0]);
     }

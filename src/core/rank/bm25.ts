@@ -1,9 +1,9 @@
 // BM25 over the index's identifier subtokens (`Chunk.uses`, already de-duplicated,
 // so term frequency is binary). Built once per index state and cached.
 import type { Chunk } from '../types';
-import { IndexedChunk, TermTable } from '../index/chunkStore';
+import { ChunkList, IndexedChunk, TermTable } from '../index/chunkStore';
 import type { IndexView } from '../index/indexView';
-import { SegmentedList, type ReadonlyList } from '../segmentedList';
+import { SegmentedInt32, type ReadonlyList } from '../segmentedList';
 import { nextTurn, sliceSpent, slicer } from '../slices';
 import { PostingsBuilder, type PostingLists } from './postings';
 
@@ -52,8 +52,8 @@ interface Built extends Bm25Index {
   /** Sum of `uses` lengths over live chunks (for the average length). */
   totalUses: number;
   /** `uses` length per ordinal: norms are recomputed on every patch, and reading `uses` decodes it (chunkStore.ts). */
-  lengths: SegmentedList<number>;
-  readonly chunks: SegmentedList<Chunk>;
+  lengths: SegmentedInt32;
+  readonly chunks: ChunkList;
 }
 
 /** Above this share of replaced chunks, a full rebuild is cheaper than patching. */
@@ -122,10 +122,10 @@ class Builder {
   private readonly ids: number[] = [];
   private readonly scratch: string[] = [];
   private total = 0;
-  private readonly chunks = new SegmentedList<Chunk>();
+  private readonly chunks = new ChunkList();
   private readonly filesByDir = new Map<string, string[]>();
   private readonly ordsByPath = new Map<string, number[]>();
-  private readonly lengths = new SegmentedList<number>();
+  private readonly lengths = new SegmentedInt32();
   /** Per chunk, k1 * (1 - b + b * length / average length): made by the second pass. */
   private norm: Float32Array | undefined;
   private filled = 0;

@@ -65,6 +65,8 @@ export interface Stage1Output {
 
 const DECL_KINDS = new Set(['function', 'class', 'interface', 'type', 'const']);
 const MAX_TERMS = 64;
+/** A name defined in more places than this says little about which one the cursor means: not a source. */
+const MAX_DEFINITIONS = 20;
 
 export function sigmoid(z: number): number {
   return 1 / (1 + Math.exp(-z));
@@ -214,8 +216,8 @@ function* gather(req: RankQuery, bm: Bm25Index, scores: Float32Array, slots: Int
   const cursorIdents = new Set([...near, ...identifiers(cursor.text)]);
   for (const name of cursorIdents) {
     if (name.length < 2) continue;
-    const defs = index.definitionsOf(name);
-    if (!defs.length || defs.length > 20) continue;
+    const defs = index.definitionsOf(name, MAX_DEFINITIONS + 1);
+    if (!defs.length || defs.length > MAX_DEFINITIONS) continue;
     let w = 0;
     for (const s of splitIdentifier(name)) w = Math.max(w, termWeight.get(s) ?? 0);
     if (w <= 0) continue;
