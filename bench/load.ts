@@ -387,8 +387,9 @@ function gcProbe(): void {
     gc();
     times.push(performance.now() - t);
   }
-  const heap = process.memoryUsage().heapUsed;
-  log(`  gc probe: full GC of the warm heap (${(heap / 2 ** 20).toFixed(0)} MiB used) ${times.map((t) => t.toFixed(0)).join(', ')} ms; median ${[...times].sort((a, b) => a - b)[2].toFixed(0)} ms`);
+  const { heapUsed, external, arrayBuffers } = process.memoryUsage();
+  const mib = (n: number) => `${(n / 2 ** 20).toFixed(0)} MiB`;
+  log(`  gc probe: full GC of the warm heap (${mib(heapUsed)} used; external ${mib(external)}, of which array buffers ${mib(arrayBuffers)}) ${times.map((t) => t.toFixed(0)).join(', ')} ms; median ${[...times].sort((a, b) => a - b)[2].toFixed(0)} ms`);
 }
 
 void main().then(

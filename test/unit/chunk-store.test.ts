@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ChunkList, ChunkPack, IndexedChunk, packFileChunks, sameChunk, TermTable } from '../../src/core/index/chunkStore';
+import { ChunkList, ChunkPack, IndexedChunk, IndexedFile, packFileChunks, sameChunk, TermTable } from '../../src/core/index/chunkStore';
 import { makeChunk } from '../helpers/fakeIndex';
 
 describe('chunk store', () => {
@@ -64,6 +64,23 @@ describe('chunk store', () => {
     assert.ok(!sameChunk(pack.view(0), pack.view(1)), 'another place');
     assert.ok(!sameChunk(pack.view(0), again.view(0)), 'the same span in another pack: a replaced chunk');
     assert.ok(sameChunk(plain[0], plain[0]) && !sameChunk(plain[0], pack.view(0)), 'plain chunks by identity');
+  });
+
+  it('keeps a file\'s fields and imports as given, and makes its chunk views on each read', () => {
+    const table = new TermTable();
+    const pack = new ChunkPack('src/d.ts', 'typescript', [makeChunk('src/d.ts', 1, 4, 3, { uses: ['a'] })], table, (s) => s);
+    const imports = [
+      { specifier: './a', names: ['x', 'y'], line: 1 },
+      { specifier: 'react', names: [], line: 7 },
+    ];
+    const file = new IndexedFile({ path: 'src/d.ts', size: 10, mtimeMs: 1.5, hash: 'abc', language: 'typescript', imports }, pack);
+    assert.deepEqual(file.imports, imports);
+    assert.deepEqual(new IndexedFile({ ...file, imports: [] }, pack).imports, []);
+    assert.equal(file.links, undefined);
+    assert.deepEqual(new IndexedFile({ ...file, imports, links: [['src/a.ts', ['x']]] }, pack).links, [['src/a.ts', ['x']]]);
+    assert.notEqual(file.chunks[0], file.chunks[0]);
+    assert.ok(sameChunk(file.chunks[0], pack.view(0)));
+    assert.deepEqual(file.chunks[0].uses, ['a']);
   });
 
   it('lists chunks by ordinal without a view per chunk, and reads back what was pushed', () => {

@@ -172,7 +172,8 @@ class Builder {
     const avg = n ? this.total / n || 1 : 1;
     const end = Math.min(n, this.filled + count);
     for (let i = this.filled; i < end; i++) {
-      this.postings.fill(i, this.ids, this.readIds(chunks.at(i)));
+      const n = this.table ? chunks.termIdsInto(i, this.table, this.ids) : -1;
+      this.postings.fill(i, this.ids, n >= 0 ? n : this.readIds(chunks.at(i)));
       norm[i] = BM25_K1 * (1 - BM25_B + (BM25_B * lengths.at(i)) / avg);
     }
     this.filled = end;
