@@ -66,6 +66,24 @@ describe('chunk store', () => {
     assert.ok(sameChunk(plain[0], plain[0]) && !sameChunk(plain[0], pack.view(0)), 'plain chunks by identity');
   });
 
+  it('reads back the names chunks define, past the one-unit numbers too, one copy of each name for every pack', () => {
+    const table = new TermTable();
+    for (let i = 0; i < 40_000; i++) table.names.number(`name${i}`);
+    const one = (s: string) => s;
+    const plain = [
+      makeChunk('src/e.ts', 1, 4, 3, { defines: ['name1', 'late', 'name39999'], uses: ['a'] }),
+      makeChunk('src/e.ts', 5, 6, 3, { defines: [], uses: ['b'] }),
+      makeChunk('src/e.ts', 7, 9, 3, { defines: ['late'], uses: [] }),
+    ];
+    const pack = new ChunkPack('src/e.ts', 'typescript', plain, table, one);
+    const other = new ChunkPack('src/f.ts', 'typescript', [makeChunk('src/f.ts', 1, 2, 1, { defines: [`la${'te'}`] })], table, one);
+    assert.deepEqual(pack.views().map((c) => c.defines), [['name1', 'late', 'name39999'], [], ['late']]);
+    assert.deepEqual(pack.views().map((c) => c.uses), [['a'], ['b'], []], 'terms and names share one string, apart');
+    assert.equal(table.names.number('late'), 40_000, 'numbered once');
+    assert.equal(table.size, 2, 'names are not subtokens');
+    assert.deepEqual(other.view(0).defines, ['late']);
+  });
+
   it('keeps a file\'s fields and imports as given, and makes its chunk views on each read', () => {
     const table = new TermTable();
     const pack = new ChunkPack('src/d.ts', 'typescript', [makeChunk('src/d.ts', 1, 4, 3, { uses: ['a'] })], table, (s) => s);

@@ -1,9 +1,9 @@
 // Chunks as the index holds them. A large workspace has a million chunks, so
 // their per-object cost decides the extension host's memory and how long a
 // full garbage collection holds the event loop. One file's chunks live in one
-// `ChunkPack`: their numbers (span, tokens, kind, hash halves, offsets) in one
-// string of 16-bit units, their subtokens as one string of term numbers, their
-// names in one list. A chunk handed out is a small view (`IndexedChunk`: the
+// `ChunkPack`: one string of 16-bit units holds their numbers (span, tokens,
+// kind, hash halves, offsets), then their subtokens as term numbers, then the
+// names they define as numbers of the index's name table. A chunk handed out is a small view (`IndexedChunk`: the
 // pack and a place) made when it is read and dropped after: nothing keeps a
 // view per chunk, so a million chunks are a hundred thousand packs to mark, not
 // a million more objects (a full collection of the 100,000-file index lost
@@ -51,6 +51,16 @@ class UnitWriter {
 export class TermTable {
   /** Term → number: the number is the term's place in insertion order. */
   private readonly ids = new SubstringMap();
+  private nameTable: TermTable | undefined;
+
+  /**
+   * The names that chunks define, numbered in a table of their own (not
+   * subtokens: BM25 never sees them, and they would push the subtokens' numbers
+   * past one unit). Each name is kept once, however many chunks define it.
+   */
+  get names(): TermTable {
+    return (this.nameTable ??= new TermTable());
+  }
 
   /** The number of term[from, to) (numbered now if new). */
   number(term: string, from = 0, to = term.length): number {
@@ -151,9 +161,9 @@ const TOKENS = 2;
 const KIND = 3;
 const HASH_HI = 4;
 const HASH_LO = 5;
-/** Where the chunk's term code ends in `ChunkPack.codes`. */
+/** Where the chunk's term code ends, counted from the pack's first term unit. */
 const TERMS_END = 6;
-/** Where the chunk's names end in `ChunkPack.names`. */
+/** Where the chunk's name code ends, counted from the pack's first name unit. */
 const NAMES_END = 7;
 const COLS = 8;
 
@@ -183,20 +193,20 @@ export class ChunkPack {
   /** How many chunks. */
   readonly count: number;
   /**
-   * Per chunk, COLS 32-bit integers as two UTF-16 units each: 32 bytes a chunk
-   * (a plain array of numbers takes 64, and a typed array per file is one more
-   * ArrayBuffer for V8 to account).
+   * First, per chunk, COLS 32-bit integers as two UTF-16 units each: 32 bytes a
+   * chunk (a plain array of numbers takes 64, and a typed array per file is one
+   * more ArrayBuffer for V8 to account). Then the chunks' term codes, back to
+   * back, from `termsBase`; then their name codes, from `namesBase`. One string,
+   * not three: a string is one object for the collector, however long.
    */
-  private readonly cols: string;
-  private readonly codes: string;
-  /** The names the chunks define, back to back; undefined when no chunk of the file names anything. */
-  private readonly names: string[] | undefined;
+  private readonly data: string;
+  private readonly namesBase: number;
   /** Hashes that are not 16 hex digits (tests and hand-made chunks), by position. */
   private readonly oddHashes: Map<number, string> | undefined;
   readonly language: string;
 
   /**
-   * `intern` gives one copy of each repeated string (language, names);
+   * `intern` gives one copy of each repeated string (the language);
    * `codes[i]`, when given, is chunk i's term code in `table` (the cache loader numbers terms itself).
    */
   constructor(
@@ -210,9 +220,10 @@ export class ChunkPack {
     this.language = intern(language);
     const cols = new Array<number>(fields.length * COLS);
     const parts: string[] = [];
-    let names: string[] | undefined;
+    const nameParts: string[] = [];
     let odd: Map<number, string> | undefined;
     let end = 0;
+    let namesEnd = 0;
     fields.forEach((c, i) => {
       const at = i * COLS;
       const code = codes?.[i] ?? table.encode(c.uses ?? []);
@@ -230,12 +241,16 @@ export class ChunkPack {
         (odd ??= new Map()).set(i, c.hash);
       }
       cols[at + TERMS_END] = end;
-      if (c.defines.length > 0) (names ??= []).push(...c.defines.map(intern));
-      cols[at + NAMES_END] = names?.length ?? 0;
+      if (c.defines.length > 0) {
+        const names = table.names.encode(c.defines);
+        nameParts.push(names);
+        namesEnd += names.length;
+      }
+      cols[at + NAMES_END] = namesEnd;
     });
-    this.cols = unitsOf(cols);
-    this.codes = parts.join('');
-    this.names = names?.slice(); // exact length: a pushed array keeps spare room
+    this.namesBase = 2 * COLS * fields.length + end;
+    // Joined at once: a flat string (`+` would make a rope of pieces until first read).
+    this.data = [unitsOf(cols), ...parts, ...nameParts].join('');
     this.oddHashes = odd;
     this.count = fields.length;
   }
@@ -255,7 +270,12 @@ export class ChunkPack {
   /** Column `col` of chunk i. */
   private at(i: number, col: number): number {
     const k = 2 * (i * COLS + col);
-    return (this.cols.charCodeAt(k) << 16) | this.cols.charCodeAt(k + 1);
+    return (this.data.charCodeAt(k) << 16) | this.data.charCodeAt(k + 1);
+  }
+
+  /** Where the term codes start in `data`. */
+  private get termsBase(): number {
+    return 2 * COLS * this.count;
   }
 
   startLine(i: number): number {
@@ -283,7 +303,7 @@ export class ChunkPack {
   defines(i: number): string[] {
     const from = this.runStart(i, NAMES_END);
     const to = this.at(i, NAMES_END);
-    return from === to || !this.names ? NO_NAMES : this.names.slice(from, to);
+    return from === to ? NO_NAMES : this.table.names.decode(this.data, this.namesBase + from, this.namesBase + to);
   }
 
   hash(i: number): string {
@@ -295,17 +315,17 @@ export class ChunkPack {
 
   /** Chunk i's subtokens (a fresh array on each read). */
   uses(i: number): string[] {
-    return this.table.decode(this.codes, this.runStart(i, TERMS_END), this.at(i, TERMS_END));
+    return this.table.decode(this.data, this.termsBase + this.runStart(i, TERMS_END), this.termsBase + this.at(i, TERMS_END));
   }
 
   /** Chunk i's subtokens written to out[0..n); returns n (see TermTable.decodeInto). */
   usesInto(i: number, out: string[]): number {
-    return this.table.decodeInto(this.codes, this.runStart(i, TERMS_END), this.at(i, TERMS_END), out);
+    return this.table.decodeInto(this.data, this.termsBase + this.runStart(i, TERMS_END), this.termsBase + this.at(i, TERMS_END), out);
   }
 
   /** Chunk i's subtokens as their numbers in `table`, written to out[0..n); returns n. */
   termIdsInto(i: number, out: number[]): number {
-    return this.table.idsInto(this.codes, this.runStart(i, TERMS_END), this.at(i, TERMS_END), out);
+    return this.table.idsInto(this.data, this.termsBase + this.runStart(i, TERMS_END), this.termsBase + this.at(i, TERMS_END), out);
   }
 }
 
