@@ -414,6 +414,17 @@ export function packFileChunks(path: string, language: string, chunks: readonly 
 
 const NO_IMPORTS: never[] = Object.freeze([]) as unknown as never[];
 
+/** Imports as (specifier, names, line) triples in an array of exactly that size (flatMap's result keeps spare room: 12 MB at 100,000 files). */
+function tripleList(imports: CachedFile['imports']): Array<string | readonly string[] | number> {
+  const out = new Array<string | readonly string[] | number>(3 * imports.length);
+  imports.forEach(({ specifier, names, line }, i) => {
+    out[3 * i] = specifier;
+    out[3 * i + 1] = names;
+    out[3 * i + 2] = line;
+  });
+  return out;
+}
+
 /**
  * A file as the index holds it: its fields, and its chunks in a pack (`chunks`
  * makes views on each read). `links` only on the way from the cache: the index
@@ -442,7 +453,7 @@ export class IndexedFile implements CachedFile {
     this.mtimeMs = file.mtimeMs;
     this.hash = file.hash;
     this.language = file.language;
-    this.importList = file.imports.length === 0 ? NO_IMPORTS : file.imports.flatMap(({ specifier, names, line }) => [specifier, names, line]);
+    this.importList = file.imports.length === 0 ? NO_IMPORTS : tripleList(file.imports);
     if (file.links) this.links = file.links;
   }
 
