@@ -59,6 +59,11 @@ export class SegmentedInt32 implements ReadonlyList<number> {
     return this.segments[i >>> SHIFT]?.[i & MASK];
   }
 
+  /** Sets entry i, 0 ≤ i < length. */
+  set(i: number, value: number): void {
+    this.segments[i >>> SHIFT][i & MASK] = value;
+  }
+
   push(value: number): void {
     const s = this.size >>> SHIFT;
     if (s === this.segments.length) this.segments.push(new Int32Array(MASK + 1));

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { IndexedChunk, packFileChunks, TermTable } from '../../src/core/index/chunkStore';
 import type { IndexView } from '../../src/core/index/indexView';
-import { addTermScores, addTermScoresInSteps, bm25Building, bm25Of, bm25Scores, fileOrdinals, ordinalOf, prepareBm25, topScores, topScoresInSteps, type Bm25Index } from '../../src/core/rank/bm25';
+import { addTermScores, addTermScoresInSteps, bm25Building, bm25Of, bm25Scores, FileOrdinals, fileOrdinals, ordinalOf, prepareBm25, topScores, topScoresInSteps, type Bm25Index } from '../../src/core/rank/bm25';
 import type { Chunk } from '../../src/core/types';
 import { makeChunk, rng } from '../helpers/fakeIndex';
 
@@ -306,6 +306,31 @@ describe('topScores', () => {
       for (; !step.done; step = steps.next()) pauses++;
       assert.deepEqual(step.value, topScores(scores, k, skip));
       assert.equal(pauses, Math.ceil(n / 65_536));
+    }
+  });
+});
+
+describe('ordinals per file', () => {
+  it('says a file of consecutive ordinals by its first and a count, and keeps a list for a file listed apart', () => {
+    const files = new FileOrdinals();
+    const want = new Map<string, number[]>();
+    const r = rng(7);
+    const paths = ['a.ts', 'b.ts', 'c.ts', 'd.ts'];
+    let ord = 0;
+    for (let round = 0; round < 200; round++) {
+      const path = paths[Math.floor(r() * paths.length)];
+      if (r() < 0.1) {
+        files.delete(path);
+        want.delete(path);
+        continue;
+      }
+      // Runs of a few ordinals, as a build or a patch adds a file; sometimes a file comes back later, apart.
+      for (let k = 1 + Math.floor(r() * 3); k > 0; k--) {
+        files.add(path, ord);
+        want.set(path, [...(want.get(path) ?? []), ord++]);
+      }
+      assert.equal(files.size, want.size);
+      for (const p of paths) assert.deepEqual(files.get(p), want.get(p), `${p} after round ${round}`);
     }
   });
 });

@@ -15,7 +15,7 @@ export interface Bm25Index {
   /** Chunk per ordinal. */
   readonly chunks: ReadonlyList<Chunk>;
   /** Live ordinals per file (a patch finds a file's old chunks here; candidates find their ordinal). */
-  readonly ordsByPath: Map<string, number[]>;
+  readonly ordsByPath: FileOrdinals;
   /** term → chunk ordinals (replaced chunks may stay listed: their norm is infinite, they score 0). */
   readonly postings: PostingLists;
   /** Per-chunk length normalisation: k1 * (1 - b + b * len / avgLen); ∞ for replaced chunks (they score 0). May be longer than `chunks` (room for patches). */
@@ -26,6 +26,63 @@ export interface Bm25Index {
 }
 
 const cache = new WeakMap<IndexView, Bm25Index>();
+
+/**
+ * Live ordinals per file, with no array per file (100,000 of them for the
+ * collector to mark, at 100,000 files): a build adds each file's chunks
+ * together and a patch appends them, so a file's ordinals are consecutive: its
+ * first ordinal and a count. Files listed apart (an IndexView that interleaves
+ * files' chunks) keep a list.
+ */
+export class FileOrdinals {
+  /** Path → its first ordinal, for files whose ordinals are consecutive. */
+  private readonly first = new Map<string, number>();
+  /** Per ordinal: how many ordinals the file that starts there has (0 where none starts). */
+  private readonly runLength = new SegmentedInt32();
+  private readonly scattered = new Map<string, number[]>();
+
+  /** How many files. */
+  get size(): number {
+    return this.first.size + this.scattered.size;
+  }
+
+  /** The file's ordinals, ascending (a fresh array), or undefined. */
+  get(path: string): number[] | undefined {
+    const f = this.first.get(path);
+    if (f === undefined) return this.scattered.get(path)?.slice();
+    const out = new Array<number>(this.runLength.at(f));
+    for (let k = 0; k < out.length; k++) out[k] = f + k;
+    return out;
+  }
+
+  /** Lists `ord` for `path`: ordinals come in ascending order. */
+  add(path: string, ord: number): void {
+    while (this.runLength.length <= ord) this.runLength.push(0);
+    const list = this.scattered.get(path);
+    if (list) {
+      list.push(ord);
+      return;
+    }
+    const f = this.first.get(path);
+    if (f === undefined) {
+      this.first.set(path, ord);
+      this.runLength.set(ord, 1);
+      return;
+    }
+    const n = this.runLength.at(f);
+    if (f + n === ord) {
+      this.runLength.set(f, n + 1);
+      return;
+    }
+    this.first.delete(path);
+    this.scattered.set(path, [...Array.from({ length: n }, (_, k) => f + k), ord]);
+  }
+
+  delete(path: string): void {
+    this.first.delete(path);
+    this.scattered.delete(path);
+  }
+}
 
 export function dirOf(path: string): string {
   const i = path.lastIndexOf('/');
@@ -124,7 +181,7 @@ class Builder {
   private total = 0;
   private readonly chunks = new ChunkList();
   private readonly filesByDir = new Map<string, string[]>();
-  private readonly ordsByPath = new Map<string, number[]>();
+  private readonly ordsByPath = new FileOrdinals();
   private readonly lengths = new SegmentedInt32();
   /** Per chunk, k1 * (1 - b + b * length / average length): made by the second pass. */
   private norm: Float32Array | undefined;
@@ -133,10 +190,9 @@ class Builder {
   add(c: Chunk): void {
     const i = this.chunks.length;
     this.chunks.push(c);
-    const ords = this.ordsByPath.get(c.path);
-    if (ords) ords.push(i);
-    else {
-      this.ordsByPath.set(c.path, [i]);
+    const known = this.ordsByPath.size;
+    this.ordsByPath.add(c.path, i);
+    if (this.ordsByPath.size > known) {
       const d = dirOf(c.path);
       const arr = this.filesByDir.get(d);
       if (arr) arr.push(c.path);
@@ -322,9 +378,7 @@ function patch(b: Built, index: IndexView, changed: readonly string[]): boolean 
     const uses = c.uses;
     b.lengths.push(uses.length);
     b.totalUses += uses.length;
-    const ords = b.ordsByPath.get(c.path);
-    if (ords) ords.push(i);
-    else b.ordsByPath.set(c.path, [i]);
+    b.ordsByPath.add(c.path, i);
     b.postings.append(i, uses);
     const d = dirOf(c.path);
     const files = b.filesByDir.get(d);
