@@ -82,6 +82,16 @@ describe('chunk store', () => {
     assert.equal(table.names.number('late'), 40_000, 'numbered once');
     assert.equal(table.size, 2, 'names are not subtokens');
     assert.deepEqual(other.view(0).defines, ['late']);
+    const places = (name: string, limit = 10) => {
+      const out: number[] = [];
+      pack.placesDefining(table.names.find(name)!, out, limit);
+      return out;
+    };
+    assert.deepEqual(places('late'), [0, 2]);
+    assert.deepEqual(places('late', 1), [0], 'no more than asked for');
+    assert.deepEqual(places('name39999'), [0], 'a two-unit number');
+    assert.deepEqual(places('name2'), [], 'numbered, defined by no chunk here');
+    assert.equal(table.names.find('never'), undefined);
   });
 
   it('keeps a file\'s fields and imports as given, and makes its chunk views on each read', () => {

@@ -75,6 +75,11 @@ export class TermTable {
     return this.ids.keys()[id] as string;
   }
 
+  /** The number of `term`, or undefined when it has none (nothing is numbered). */
+  find(term: string): number | undefined {
+    return this.ids.get(term, 0, term.length);
+  }
+
   get size(): number {
     return this.ids.size;
   }
@@ -304,6 +309,25 @@ export class ChunkPack {
     const from = this.runStart(i, NAMES_END);
     const to = this.at(i, NAMES_END);
     return from === to ? NO_NAMES : this.table.names.decode(this.data, this.namesBase + from, this.namesBase + to);
+  }
+
+  /**
+   * Writes to `out` the places of the chunks that define the name numbered `nameId`
+   * in `table.names`, in line order, until `out` holds `limit`: no name strings made.
+   */
+  placesDefining(nameId: number, out: number[], limit: number): void {
+    const { data, namesBase } = this;
+    for (let i = 0; i < this.count && out.length < limit; i++) {
+      const to = namesBase + this.at(i, NAMES_END);
+      for (let k = namesBase + this.runStart(i, NAMES_END); k < to; k++) {
+        const u = data.charCodeAt(k);
+        const id = u < ONE_UNIT ? u : ((u & 0x7fff) << 15) | data.charCodeAt(++k);
+        if (id === nameId) {
+          out.push(i);
+          break;
+        }
+      }
+    }
   }
 
   hash(i: number): string {

@@ -735,11 +735,17 @@ export class WorkspaceIndex implements IndexView {
 
   definitionsOf(name: string, limit = Infinity): readonly Chunk[] {
     const known = this.definitions.get(name);
-    if (known === undefined) return [];
+    const id = this.terms.names.find(name);
+    if (known === undefined || id === undefined) return [];
     const out: Chunk[] = [];
+    const places: number[] = [];
     for (const path of typeof known === 'string' ? [known] : known) {
       const pack = this.records.get(path)?.pack;
-      for (let i = 0; pack && i < pack.count && out.length < limit; i++) if (pack.defines(i).includes(name)) out.push(pack.view(i));
+      if (!pack) continue;
+      // Found by the name's number in each file's pack: a query asks this for every identifier near the cursor.
+      places.length = 0;
+      pack.placesDefining(id, places, limit - out.length);
+      for (const i of places) out.push(pack.view(i));
       if (out.length >= limit) break;
     }
     return out;
