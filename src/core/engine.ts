@@ -11,7 +11,7 @@ import { SyntaxChunker } from './chunk/syntax';
 import { cursorWindowOfText, fileWindowOfText } from './cursor';
 import { isCurrent } from './index/indexView';
 import { WorkspaceIndex, type IndexOptions, type RefreshOptions } from './index/workspaceIndex';
-import { packAndRender, PROMPT_TEXT, type PackedPrompt, type PromptFormat } from './pack/render';
+import { countFramesAhead, packAndRender, PROMPT_TEXT, type PackedPrompt, type PromptFormat } from './pack/render';
 import { Ranker, type RankerDevice, type RankRequest, type RankResult } from './rank/ranker';
 import { bm25Building, prepareBm25, type Bm25Index } from './rank/bm25';
 import type { ContextReport, ReportItem } from './report';
@@ -263,10 +263,11 @@ export class ContextEngine {
     // A failed rebuild never settles it: asking again would only start the next one, and fail again.
     const behind = building.length ? Promise.all(building).then(() => undefined, () => new Promise<void>(() => undefined)) : undefined;
     if (opts.signal?.aborted) throw new EngineError('cancelled');
+    const format = opts.format ?? this.settings.format;
+    await countFramesAhead(this.index.tokens.tokenizer, format, [...ranking.ranked, ...fileRanked].map((r) => r.chunk));
     // Packing and rendering take a large workspace's query 10-20 ms: not on top of a spent slice.
     await breathe('query');
     const packStart = performance.now();
-    const format = opts.format ?? this.settings.format;
     const prompt = this.pack(ranking.ranked, fileRanked, cursor, budget, signals, format);
     const packEnd = performance.now();
     const blockOf = new Map<string, number>();

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { cursorWindowOfText } from '../../src/core/cursor';
-import { mergeBlocks, packAndRender, relevanceTier, renderPrompt, type PromptFormat } from '../../src/core/pack/render';
+import { blockFrame, countFramesAhead, mergeBlocks, packAndRender, relevanceTier, renderPrompt, type PromptFormat } from '../../src/core/pack/render';
 import { loadTokenizer, type Tokenizer } from '../../src/core/tokens/tokenizer';
 import { fuzzRuns, makeChunk, ranked, rng } from '../helpers/fakeIndex';
 
@@ -118,5 +118,27 @@ describe('prompt rendering', () => {
       if (tight.pack.items.some((i) => !i.selected)) break;
     }
     assert.deepEqual(tight!.pack.items.map((i) => i.reason), ['over budget', 'stable']);
+  });
+
+  it('counts candidates\' frames ahead in one call, and the packer then counts none of them one by one', async () => {
+    const lines = Array.from({ length: 40 }, (_, i) => `const value${i} = ${i};`);
+    const text = (s: number, e: number) => lines.slice(s - 1, e).join('\n');
+    const chunks = Array.from({ length: 12 }, (_, k) => makeChunk(`frames-ahead/dir${k}/file name ${k}.ts`, 1 + k, 3 + k, tok.count(text(1 + k, 3 + k)), { hash: `fa${k}` }));
+    const frames = new Set(chunks.map((c) => blockFrame('xml', c.path, c.startLine, c.endLine, c.language)));
+    const batches: string[][] = [];
+    const oneByOne: string[] = [];
+    const watched: Tokenizer = Object.assign(Object.create(tok) as Tokenizer, {
+      count: (t: string) => (frames.has(t) && oneByOne.push(t), tok.count(t)),
+      countMany: (ts: readonly string[]) => (batches.push([...ts]), tok.countMany(ts)),
+    });
+    const cursor = cursorWindowOfText('c.ts', 'let q = 1;', 1, { prefixTokens: 100, suffixTokens: 100, tokenizer: tok });
+    await countFramesAhead(watched, 'xml', chunks);
+    assert.deepEqual(batches.map((b) => b.length), [12], 'one call for all of them');
+    await countFramesAhead(watched, 'xml', chunks);
+    assert.equal(batches.length, 1, 'known frames are not asked again');
+    const out = packAndRender({ ranked: chunks.map((c, k) => ranked(c, 1 - k / 20)), budget: 100_000, cursor, format: 'xml', tokenizer: watched, textOf: (_p, s, e) => text(s, e) });
+    assert.equal(out.pack.items.filter((i) => i.selected).length, 12);
+    assert.deepEqual(oneByOne, []);
+    assert.equal(out.tokens, tok.count(out.text), 'and the total is still exact');
   });
 });
