@@ -3,11 +3,12 @@
 // works for Python packages, Go packages, Java classes and Rust modules without
 // reading build files.
 import { posix } from 'node:path';
+import { ChainedMap } from '../chainedMap';
 
 /** A group of paths: one path alone (most file names are unique), or a set. */
 type PathGroup = string | Set<string>;
 
-function addTo(map: Map<string, PathGroup>, key: string, path: string): void {
+function addTo(map: ChainedMap<string, PathGroup>, key: string, path: string): void {
   const g = map.get(key);
   if (g === undefined) map.set(key, path);
   else if (typeof g === 'string') {
@@ -15,7 +16,7 @@ function addTo(map: Map<string, PathGroup>, key: string, path: string): void {
   } else g.add(path);
 }
 
-function deleteFrom(map: Map<string, PathGroup>, key: string, path: string): void {
+function deleteFrom(map: ChainedMap<string, PathGroup>, key: string, path: string): void {
   const g = map.get(key);
   if (g === path) map.delete(key);
   else if (typeof g === 'object') {
@@ -32,15 +33,16 @@ const members = (g: PathGroup | undefined): Iterable<string> => (g === undefined
  * path itself, not a set of one (≈200 bytes each).
  */
 export class FileLookup {
-  private readonly paths = new Set<string>();
+  // Chained: these grow with the workspace, and a plain Map's growth rehashes all of it in one turn (chainedMap.ts).
+  private readonly paths = new ChainedMap<string, true>();
   /** file name without extension → paths */
-  private readonly byStem = new Map<string, PathGroup>();
+  private readonly byStem = new ChainedMap<string, PathGroup>();
   /** folder → paths directly inside */
-  private readonly byDir = new Map<string, PathGroup>();
+  private readonly byDir = new ChainedMap<string, PathGroup>();
 
   add(path: string): void {
     if (this.paths.has(path)) return;
-    this.paths.add(path);
+    this.paths.set(path, true);
     addTo(this.byStem, stemOf(path), path);
     addTo(this.byDir, posix.dirname(path), path);
   }

@@ -16,6 +16,7 @@ import { hashFileText, indexFileText } from './indexFile';
 import { IndexWorkerPool, replyStrings, workerScript } from './indexWorkers';
 import { IndexedFile, packFileChunks, TermTable } from './chunkStore';
 import type { IndexView } from './indexView';
+import { ChainedMap } from '../chainedMap';
 
 export interface IndexOptions {
   encoding: EncodingName;
@@ -118,12 +119,12 @@ function setLinks(g: ImportGraph, path: string, links: ImportLinks): void {
 }
 
 export class WorkspaceIndex implements IndexView {
-  private readonly records = new Map<string, IndexedFile>();
+  private readonly records = new ChainedMap<string, IndexedFile>();
   /**
    * Name → the file defining it, or the files, in the order they came (most names have one:
    * no array, no set). Files, not chunks: the index keeps no object per chunk (chunkStore.ts).
    */
-  private readonly definitions = new Map<string, string | string[]>();
+  private readonly definitions = new ChainedMap<string, string | string[]>();
   private readonly lookup = new FileLookup();
   private readonly overlays = new Map<string, string>();
   private readonly textCache = new Map<string, { mtimeMs: number; text: string }>();
@@ -143,7 +144,7 @@ export class WorkspaceIndex implements IndexView {
   private readonly ignoreMatcher: IgnoreMatcher;
   private lastStats: IndexStats = { files: 0, chunks: 0, tokens: 0, bytes: 0, skipped: {}, filesRead: 0, filesFromCache: 0, complete: false, ms: 0 };
   private dirtySinceSave = false;
-  private readonly strings = new Map<string, string>();
+  private readonly strings = new ChainedMap<string, string>();
   private readonly nameLists = new Map<string, string[]>();
   private readonly totals = { chunks: 0, tokens: 0, bytes: 0 };
   /** Subtokens of every chunk, numbered (chunks keep their `uses` as term numbers). */

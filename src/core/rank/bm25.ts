@@ -2,6 +2,7 @@
 // so term frequency is binary). Built once per index state and cached.
 import type { Chunk } from '../types';
 import { ChunkList, IndexedChunk, TermTable } from '../index/chunkStore';
+import { ChainedMap } from '../chainedMap';
 import type { IndexView } from '../index/indexView';
 import { SegmentedInt32, type ReadonlyList } from '../segmentedList';
 import { nextTurn, sliceSpent, slicer } from '../slices';
@@ -36,7 +37,7 @@ const cache = new WeakMap<IndexView, Bm25Index>();
  */
 export class FileOrdinals {
   /** Path → its first ordinal, for files whose ordinals are consecutive. */
-  private readonly first = new Map<string, number>();
+  private readonly first = new ChainedMap<string, number>();
   /** Per ordinal: how many ordinals the file that starts there has (0 where none starts). */
   private readonly runLength = new SegmentedInt32();
   private readonly scattered = new Map<string, number[]>();
