@@ -157,8 +157,11 @@ function languageFromPath(path: string): string {
 const frameCounts = new Map<string, number>();
 const FRAME_MEMO_LIMIT = 50_000;
 
+/** A frame's key in `frameCounts`: counts differ by encoding. */
+const frameKey = (tokenizer: Tokenizer, frame: string) => `${tokenizer.encoding}\u0000${frame}`;
+
 function frameTokens(tokenizer: Tokenizer, frame: string): number {
-  const key = `${tokenizer.encoding}\u0000${frame}`;
+  const key = frameKey(tokenizer, frame);
   let n = frameCounts.get(key);
   if (n === undefined) {
     if (frameCounts.size >= FRAME_MEMO_LIMIT) frameCounts.clear();
@@ -178,13 +181,13 @@ export async function countFramesAhead(tokenizer: Tokenizer, format: PromptForma
   const todo = new Set<string>();
   for (const c of chunks) {
     const frame = blockFrame(format, c.path, c.startLine, c.endLine, c.language);
-    if (!frameCounts.has(`${tokenizer.encoding}\u0000${frame}`)) todo.add(frame);
+    if (!frameCounts.has(frameKey(tokenizer, frame))) todo.add(frame);
   }
   if (todo.size === 0) return;
   const frames = [...todo];
   const counts = await tokenizer.countMany(frames);
   if (frameCounts.size + frames.length > FRAME_MEMO_LIMIT) frameCounts.clear();
-  frames.forEach((frame, i) => frameCounts.set(`${tokenizer.encoding}\u0000${frame}`, counts[i]));
+  frames.forEach((frame, i) => frameCounts.set(frameKey(tokenizer, frame), counts[i]));
 }
 
 export interface PackedPrompt {
