@@ -3,12 +3,13 @@
 // full garbage collection holds the event loop. One file's chunks live in one
 // `ChunkPack`: one string of 16-bit units holds their numbers (span, tokens,
 // kind, hash halves, offsets), then their subtokens as term numbers, then the
-// names they define as numbers of the index's name table. A chunk handed out is a small view (`IndexedChunk`: the
-// pack and a place) made when it is read and dropped after: nothing keeps a
-// view per chunk, so a million chunks are a hundred thousand packs to mark, not
-// a million more objects (a full collection of the 100,000-file index lost
-// about a fifth of its time with them; bench:load --gc-probe). Ids and hashes
-// are made on demand: nothing reads them per chunk of the workspace on a keystroke.
+// names they define as numbers of the index's name table. A chunk handed out
+// is a small view (`IndexedChunk`: the pack and a place) made when it is read
+// and dropped after: nothing keeps a view per chunk, so a million chunks are a
+// hundred thousand packs to mark, not a million more objects (a full
+// collection of the warm 100,000-file index took 332 ms with the views and
+// their lists, 183 ms without; bench:load --gc-probe). Ids and hashes are made
+// on demand: nothing reads them per chunk of the workspace on a keystroke.
 import { chunkId } from '../chunk/chunker';
 import { SubstringMap } from '../substringMap';
 import type { Chunk, ChunkKind } from '../types';
@@ -142,6 +143,9 @@ export class TermTable {
     return n;
   }
 }
+
+/** Name numbers of one chunk, read by placesDefining (reused: it runs for every defining file of a name). */
+const nameIds: number[] = [];
 
 /** No defines: one shared array (most chunks of a file body name nothing). */
 const NO_NAMES: string[] = Object.freeze([]) as unknown as string[];
@@ -318,11 +322,9 @@ export class ChunkPack {
   placesDefining(nameId: number, out: number[], limit: number): void {
     const { data, namesBase } = this;
     for (let i = 0; i < this.count && out.length < limit; i++) {
-      const to = namesBase + this.at(i, NAMES_END);
-      for (let k = namesBase + this.runStart(i, NAMES_END); k < to; k++) {
-        const u = data.charCodeAt(k);
-        const id = u < ONE_UNIT ? u : ((u & 0x7fff) << 15) | data.charCodeAt(++k);
-        if (id === nameId) {
+      const n = this.table.names.idsInto(data, namesBase + this.runStart(i, NAMES_END), namesBase + this.at(i, NAMES_END), nameIds);
+      for (let k = 0; k < n; k++) {
+        if (nameIds[k] === nameId) {
           out.push(i);
           break;
         }
