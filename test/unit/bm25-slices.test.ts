@@ -326,7 +326,7 @@ describe('ordinals per file', () => {
       }
       // Runs of a few ordinals, as a build or a patch adds a file; sometimes a file comes back later, apart.
       for (let k = 1 + Math.floor(r() * 3); k > 0; k--) {
-        files.add(path, ord);
+        assert.equal(files.add(path, ord), !want.has(path), 'true for a file not listed before');
         want.set(path, [...(want.get(path) ?? []), ord++]);
       }
       assert.equal(files.size, want.size);

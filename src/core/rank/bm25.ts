@@ -56,27 +56,27 @@ export class FileOrdinals {
     return out;
   }
 
-  /** Lists `ord` for `path`: ordinals come in ascending order. */
-  add(path: string, ord: number): void {
+  /** Lists `ord` for `path` (ordinals come in ascending order); true when `path` was not listed before. */
+  add(path: string, ord: number): boolean {
     while (this.runLength.length <= ord) this.runLength.push(0);
     const list = this.scattered.get(path);
     if (list) {
       list.push(ord);
-      return;
+      return false;
     }
     const f = this.first.get(path);
     if (f === undefined) {
       this.first.set(path, ord);
       this.runLength.set(ord, 1);
-      return;
+      return true;
     }
     const n = this.runLength.at(f);
-    if (f + n === ord) {
-      this.runLength.set(f, n + 1);
-      return;
+    if (f + n === ord) this.runLength.set(f, n + 1);
+    else {
+      this.first.delete(path);
+      this.scattered.set(path, [...Array.from({ length: n }, (_, k) => f + k), ord]);
     }
-    this.first.delete(path);
-    this.scattered.set(path, [...Array.from({ length: n }, (_, k) => f + k), ord]);
+    return false;
   }
 
   delete(path: string): void {
@@ -191,9 +191,7 @@ class Builder {
   add(c: Chunk): void {
     const i = this.chunks.length;
     this.chunks.push(c);
-    const known = this.ordsByPath.size;
-    this.ordsByPath.add(c.path, i);
-    if (this.ordsByPath.size > known) {
+    if (this.ordsByPath.add(c.path, i)) {
       const d = dirOf(c.path);
       const arr = this.filesByDir.get(d);
       if (arr) arr.push(c.path);
@@ -229,8 +227,8 @@ class Builder {
     const avg = n ? this.total / n || 1 : 1;
     const end = Math.min(n, this.filled + count);
     for (let i = this.filled; i < end; i++) {
-      const n = this.table ? chunks.termIdsInto(i, this.table, this.ids) : -1;
-      this.postings.fill(i, this.ids, n >= 0 ? n : this.readIds(chunks.at(i)));
+      const read = this.table ? chunks.termIdsInto(i, this.table, this.ids) : -1;
+      this.postings.fill(i, this.ids, read >= 0 ? read : this.readIds(chunks.at(i)));
       norm[i] = BM25_K1 * (1 - BM25_B + (BM25_B * lengths.at(i)) / avg);
     }
     this.filled = end;
