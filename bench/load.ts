@@ -12,6 +12,8 @@
 // --heap-snapshot FILE (with --warm or --warm-only: a heap snapshot of the warm index after its first query)
 // --gc-probe (with --warm or --warm-only, under node --expose-gc: times five full collections of the warm index;
 //   a major GC's marking work grows with the objects the heap holds, and on two cores it queues behind the workers)
+// --in-process (the engine on this thread, as the CLI runs it; by default it runs in the engine worker as in the
+//   extension, and this thread only sends calls: its event loop is what the editor would feel)
 // Measurements, not a test: nothing here fails a build.
 import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
@@ -19,8 +21,12 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { writeHeapSnapshot } from 'node:v8';
-import { ContextEngine } from '../src/core/engine';
-import { emptySignals } from '../src/core/types';
+import { ContextEngine, type ComputedContext, type EngineOptions } from '../src/core/engine';
+import { workerScriptPath } from '../src/core/assets';
+import type { IndexStats, RefreshOptions } from '../src/core/index/workspaceIndex';
+import { emptySignals, type CursorPosition } from '../src/core/types';
+import { WorkerEngineClient } from '../src/extension/engineClient';
+import type { ComputedSummary } from '../src/extension/engineSession';
 import { walkSources } from './corpus';
 
 const repoRoot = join(__dirname, '..');
@@ -37,7 +43,58 @@ const dirArg = args.includes('--dir') ? args[args.indexOf('--dir') + 1] : undefi
 const WORKERS: number | 'auto' = args.includes('--workers') ? opt('workers', 0) : 'auto';
 /** --no-queries: measure the event loop under indexing alone (queries rank on the main thread). */
 const QUERIES = !args.includes('--no-queries');
+const IN_PROCESS = args.includes('--in-process');
 const log = (s: string) => console.log(s);
+
+/** The engine as the bench drives it: on this thread (--in-process) or in the extension's engine worker. */
+interface BenchEngine {
+  where: string;
+  refresh(opts?: RefreshOptions): Promise<IndexStats>;
+  compute(pos: CursorPosition, budget: number, answerWhileBuilding: boolean): Promise<Pick<ComputedContext | ComputedSummary, 'report' | 'behind'>>;
+  fileCount(): Promise<number>;
+  /** The file queries ask about: the first indexed (in process), or the generator's first file. */
+  queryPath(): string | undefined;
+  /** Waits for the cache save running behind the refresh (in the worker: through dispose). */
+  flush(): Promise<void>;
+  /** The tokenizer's counters (in process only). */
+  tokenizerLine(): string | undefined;
+  dispose(): Promise<void>;
+}
+
+async function openBenchEngine(options: Omit<EngineOptions, 'log'>, engineLog?: string[]): Promise<BenchEngine> {
+  const logTo = (m: string) => engineLog?.push(m);
+  if (IN_PROCESS) {
+    const engine = await ContextEngine.open({ ...options, log: logTo });
+    return {
+      where: 'this thread (--in-process)',
+      refresh: (opts) => engine.refresh(opts),
+      compute: (pos, budget, answerWhileBuilding) => engine.compute(pos, emptySignals(), { budget, answerWhileBuilding }),
+      fileCount: async () => engine.index.fileCount(),
+      queryPath: () => engine.index.files()[Symbol.iterator]().next().value as string | undefined,
+      flush: () => engine.index.flush(),
+      tokenizerLine: () => {
+        const tok = engine.index.tokens.tokenizer.stats();
+        return `tokenizer: ${tok.pieces.toLocaleString('en-US')} pieces remembered, ${tok.pieceMisses.toLocaleString('en-US')} encoded by BPE, ${tok.slowTexts} texts off the fast path; BPE tables built on this thread: ${tok.bpeBuilt}; worker: ${tok.worker ? JSON.stringify(tok.worker) : 'none (--no-token-worker)'}`;
+      },
+      dispose: () => engine.dispose(),
+    };
+  }
+  const script = workerScriptPath('engineWorker.js');
+  if (!script) throw new Error('dist/engineWorker.js is not built: run npm run build (or pass --in-process)');
+  const engine = await WorkerEngineClient.open(script, options, { log: logTo });
+  let disposed: Promise<void> | undefined;
+  const dispose = () => (disposed ??= engine.dispose());
+  return {
+    where: 'the engine worker, as in the extension',
+    refresh: (opts) => engine.refresh(opts),
+    compute: (pos, budget, answerWhileBuilding) => engine.compute(pos, emptySignals(), { budget, answerWhileBuilding }),
+    fileCount: async () => (await engine.info()).index.files,
+    queryPath: () => 'm0/p0/f0.js',
+    flush: dispose,
+    tokenizerLine: () => undefined,
+    dispose,
+  };
+}
 const la = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 
 /** Real source text to cut files from: .js/.ts files of node_modules, up to ~24 MB. */
@@ -120,7 +177,8 @@ async function main(): Promise<void> {
   }, 100);
   /** What the engine logs (the extension's output channel): printed at the end. */
   const engineLog: string[] = [];
-  const engine = await ContextEngine.open({ root, index: { cacheDir, workers: WORKERS, tokenWorker: !args.includes('--no-token-worker') }, ranker: { device: 'cpu' }, log: (m) => engineLog.push(m) });
+  const engine = await openBenchEngine({ root, index: { cacheDir, workers: WORKERS, tokenWorker: !args.includes('--no-token-worker') }, ranker: { device: 'cpu' } }, engineLog);
+  log(`engine on ${engine.where}`);
   const h = monitorEventLoopDelay({ resolution: 5 });
   // A second, independent stall probe; times from the refresh's start, to match against a --cpu-prof profile.
   const ticks = timerGaps(() => started);
@@ -188,12 +246,12 @@ async function main(): Promise<void> {
       if (!scanDoneAt && lastProgress.phase !== 'scan' && lastProgress.phase !== '') scanDoneAt = performance.now();
     }
     if (finished) break;
-    const files = engine.index.fileCount();
-    const first = engine.index.files()[Symbol.iterator]().next().value as string | undefined;
+    const files = await engine.fileCount();
+    const first = engine.queryPath();
     if (first && QUERIES) {
       const t = performance.now();
       try {
-        const { report } = await engine.compute({ path: first, line: 5, column: 0 }, emptySignals(), { budget: 4000, answerWhileBuilding: true });
+        const { report } = await engine.compute({ path: first, line: 5, column: 0 }, 4000, true);
         queryTimes.push(performance.now() - t);
         queryAnswers.push(`${files} files indexed → ${report.items.length} candidates, ${report.totals.promptTokens} prompt tokens in ${(performance.now() - t).toFixed(0)} ms`);
       } catch (err) {
@@ -212,7 +270,7 @@ async function main(): Promise<void> {
   // import graph while fresh ones are built), then again when they are in place.
   const afterIndexing = QUERIES ? await queriesAfterIndexing(engine) : [];
   // The cache is written behind the refresh: keep measuring until it is on disk.
-  await engine.index.flush();
+  await engine.flush();
   const savedAt = performance.now();
   h.disable();
   ticks.stop();
@@ -248,8 +306,8 @@ async function main(): Promise<void> {
   log(`  at the end: RSS ${(mu.rss / 2 ** 20).toFixed(0)} MiB, JS heap ${(mu.heapUsed / 2 ** 20).toFixed(0)} MiB, external+WASM ${((mu.external + mu.arrayBuffers) / 2 ** 20).toFixed(0)} MiB`);
   log(`  peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB (process.resourceUsage maxRSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB)  [target ≤ 1024 MiB]`);
   log(`    at ${peakAt.s.toFixed(1)} s (${peakAt.workersBusy ? 'while indexing' : 'after the refresh'}): JS heap ${(peakAt.heap / 2 ** 20).toFixed(0)} MiB, external ${(peakAt.external / 2 ** 20).toFixed(0)} MiB`);
-  const tok = engine.index.tokens.tokenizer.stats();
-  log(`  tokenizer: ${tok.pieces.toLocaleString('en-US')} pieces remembered, ${tok.pieceMisses.toLocaleString('en-US')} encoded by BPE, ${tok.slowTexts} texts off the fast path; BPE tables built on this thread: ${tok.bpeBuilt}; worker: ${tok.worker ? JSON.stringify(tok.worker) : 'none (--no-token-worker)'}`);
+  const tokLine = engine.tokenizerLine();
+  if (tokLine) log(`  ${tokLine}`);
   log(`  queries during indexing: ${queryTimes.length}, median ${(queryTimes.sort((a, b) => a - b)[Math.floor(queryTimes.length / 2)] ?? 0).toFixed(0)} ms, max ${Math.max(0, ...queryTimes).toFixed(0)} ms`);
   for (const q of args.includes("--all-queries") ? queryAnswers : queryAnswers.slice(0, 3).concat(queryAnswers.length > 3 ? ["…", queryAnswers[queryAnswers.length - 1]] : [])) log(`    ${q}`);
   for (const line of afterIndexing) log(`  ${line}`);
@@ -323,12 +381,12 @@ function timerGaps(origin: () => number): { gaps: Gap[]; stop(): void } {
 }
 
 /** Queries as the refresh returns, as the status bar asks them (answerWhileBuilding, then again once current). */
-async function queriesAfterIndexing(engine: ContextEngine): Promise<string[]> {
-  const first = engine.index.files()[Symbol.iterator]().next().value as string | undefined;
+async function queriesAfterIndexing(engine: BenchEngine): Promise<string[]> {
+  const first = engine.queryPath();
   if (!first) return [];
   const ask = async () => {
     const t = performance.now();
-    const c = await engine.compute({ path: first, line: 5, column: 0 }, emptySignals(), { budget: 4000, answerWhileBuilding: true });
+    const c = await engine.compute({ path: first, line: 5, column: 0 }, 4000, true);
     return { c, ms: performance.now() - t };
   };
   const out: string[] = [];
@@ -347,7 +405,8 @@ async function queriesAfterIndexing(engine: ContextEngine): Promise<string[]> {
 async function warmStart(root: string, cacheDir: string): Promise<void> {
   let peak = process.memoryUsage().rss;
   const rssTimer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 100);
-  const engine = await ContextEngine.open({ root, index: { cacheDir, workers: WORKERS, tokenWorker: !args.includes('--no-token-worker') }, ranker: { device: 'cpu' } });
+  const engine = await openBenchEngine({ root, index: { cacheDir, workers: WORKERS, tokenWorker: !args.includes('--no-token-worker') }, ranker: { device: 'cpu' } });
+  log(`warm start: engine on ${engine.where}`);
   const h = monitorEventLoopDelay({ resolution: 5 });
   const t = performance.now();
   const ticks = timerGaps(() => t);
@@ -356,13 +415,13 @@ async function warmStart(root: string, cacheDir: string): Promise<void> {
   log(`warm start: monotonic ${Number(process.hrtime.bigint() / 1000n)} µs at the refresh's start`);
   const stats = await engine.refresh();
   const refreshMs = performance.now() - t;
-  const first = engine.index.files()[Symbol.iterator]().next().value as string;
+  const first = engine.queryPath()!;
   const q = performance.now();
-  const { report } = await engine.compute({ path: first, line: 5, column: 0 }, emptySignals(), { budget: 4000 });
+  const { report } = await engine.compute({ path: first, line: 5, column: 0 }, 4000, false);
   const queryMs = performance.now() - q;
-  await engine.index.flush();
+  if (IN_PROCESS) await engine.flush();
   h.disable();
-  // A heap snapshot of the warm index (after its first query: BM25 built), to see what the editor's heap holds.
+  // A heap snapshot (after the first query: BM25 built), to see what this thread's heap holds: the warm index with --in-process.
   if (args.includes('--heap-snapshot')) log(`  heap snapshot: ${writeHeapSnapshot(args[args.indexOf('--heap-snapshot') + 1])}`);
   ticks.stop();
   if (args.includes('--gc-probe')) gcProbe();

@@ -30,6 +30,7 @@ const nodeEntries = [
   ['src/core/index/indexWorker.ts', 'indexWorker'],
   ['src/core/tokens/bpeWorker.ts', 'bpeWorker'],
   ['src/core/rank/modelWorker.ts', 'modelWorker'],
+  ['src/extension/engineWorker.ts', 'engineWorker'],
 ];
 // Dev tools never ship in the VSIX (.vscodeignore whitelists only the above).
 const devEntries = [

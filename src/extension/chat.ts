@@ -7,8 +7,11 @@
 // The VS Code API is a parameter (the structural types below), so the handlers
 // run in plain Node against a fake in the adapter tests; `registerChat` checks
 // that the chat and tool APIs exist and says what is missing where they do not.
-import type { ComputedContext } from '../core/engine';
+import type { ComputedSummary } from './engineSession';
 import { reasonLabel, type ReportItem } from '../core/report';
+
+/** What chat reads of a computed context (the controller's ComputedSummary, or a core ComputedContext). */
+export type PackedContext = Pick<ComputedSummary, 'report' | 'prompt'>;
 
 export const PARTICIPANT_ID = 'contextBudget.budget';
 export const TOOL_NAME = 'contextBudget_packContext';
@@ -65,7 +68,7 @@ export interface ChatVscode {
 
 export interface ChatDeps {
   /** The controller's computeActive: the same packed context the panel shows. */
-  compute(opts: ComputeOptions): Promise<ComputedContext | undefined>;
+  compute(opts: ComputeOptions): Promise<PackedContext | undefined>;
   /** A file of the report (root + path as in report items) as a `vscode.Uri`. */
   fileUri(root: string, path: string): unknown;
   /** The active editor's document (the cursor window's file), when there is one. */
@@ -131,7 +134,7 @@ function loc(i: { path: string; startLine: number; endLine: number }): string {
 }
 
 /** One paragraph: what was packed, for which cursor and model. */
-export function contextSummary(c: ComputedContext): string {
+export function contextSummary(c: PackedContext): string {
   const r = c.report;
   const kept = keptInSendOrder(r.items);
   const files = new Set(kept.map((i) => i.path)).size;
@@ -145,7 +148,7 @@ export function contextSummary(c: ComputedContext): string {
 }
 
 /** `/explain`: kept chunks in send order and dropped ones with their reasons. */
-export function explainMarkdown(c: ComputedContext, maxDropped = EXPLAIN_DROPPED): string {
+export function explainMarkdown(c: PackedContext, maxDropped = EXPLAIN_DROPPED): string {
   const r = c.report;
   const s = r.budgetSplit;
   const lines: string[] = [];
@@ -191,7 +194,7 @@ export function participantHandler(api: Pick<ChatVscode, 'Location' | 'Range'>, 
       return { metadata: { command: 'help' } };
     }
     stream.progress('Packing the context for the cursor…');
-    let computed: ComputedContext | undefined;
+    let computed: PackedContext | undefined;
     try {
       computed = await deps.compute({ budget: command === 'context' ? parseBudget(request.prompt) : undefined, format: 'markdown' });
     } catch (err) {

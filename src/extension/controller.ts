@@ -1,5 +1,6 @@
 // Ties VS Code to the core: one engine per workspace folder (plus one for files
-// outside any folder), editor events → index updates and debounced recomputes,
+// outside any folder), each in its own worker thread (engineClient.ts), editor
+// events → index updates and debounced recomputes,
 // the status bar item, the panel and the commands. Stale results never show:
 // every recompute carries a generation number and an AbortController, and a
 // result for an older cursor position is dropped.
@@ -8,17 +9,17 @@ import { posix, sep } from 'node:path';
 import * as vscode from 'vscode';
 import { setAssetsDir } from '../core/assets';
 import { relativePath } from '../core/scan/scanner';
-import { ContextEngine, type ComputedContext } from '../core/engine';
 import { emptySignals, type EditorSignals } from '../core/types';
 import type { PromptFormat } from '../core/pack/render';
 import { resolveInsideRoot, type PanelMessage, type WebviewToHost } from '../shared/protocol';
 import { filesExcludeGlobs, readSettings, type ExtensionSettings } from './config';
 import { AskAgain, LatestRun } from './latestRun';
+import { openEngineClient } from './engineClient';
+import type { ComputedSummary, EngineClient, EngineInfo, PanelFacts } from './engineSession';
 import { BudgetPanel } from './panel';
 import { buildPanelState } from './panelState';
 import { SignalTracker } from './signals';
 import { chatModelPicks, LanguageModelSource, lmChoices } from './languageModels';
-import { PrefixTracker } from '../core/pack/prefixReuse';
 import { statusView } from './statusText';
 
 const CURSOR_DEBOUNCE_MS = 120;
@@ -27,11 +28,16 @@ const INDEX_NOTIFY_AFTER_MS = 3000;
 /** While indexing, how often the partial index is re-ranked for the status bar. */
 const INDEX_REPAINT_MS = 3000;
 const RESTRICTED_KEYS = new Set(['models', 'hardwareProfiles', 'ranker.userModelPath']);
+/** An engine whose worker crashes this often within the window is not started again (see engineStopped). */
+const MAX_CRASHES = 3;
+const CRASH_WINDOW_MS = 10 * 60_000;
 
 interface FolderEngine {
+  /** Its key in Controller.engines. */
+  key: string;
   folder: vscode.WorkspaceFolder | undefined;
   root: string;
-  engine: Promise<ContextEngine>;
+  engine: Promise<EngineClient>;
   indexing?: { done: number; total: number; cancel: vscode.CancellationTokenSource };
 }
 
@@ -53,16 +59,18 @@ export class Controller implements vscode.Disposable {
   private readonly runs = new LatestRun();
   private cursorTimer: NodeJS.Timeout | undefined;
   private editTimers = new Map<string, NodeJS.Timeout>();
-  private latest: { computed: ComputedContext; target: Target } | undefined;
+  private latest: { computed: ComputedSummary; target: Target } | undefined;
   private budgetOverride: number | undefined;
   private lastEditor: vscode.TextEditor | undefined;
   private busy = false;
   /** A readout ranked from the previous index while it is rebuilt is computed again once the rebuilt one is in place. */
   private readonly askAgain = new AskAgain(() => this.schedule(0));
   private messages: PanelMessage[] = [];
-  /** `vscode-lm:` models as the budget source (issue 8) and the previous pack per file (prompt-cache reuse). */
+  private panelSeq = 0;
+  /** When each folder's engine worker crashed lately (by FolderEngine key). */
+  private readonly crashes = new Map<string, number[]>();
+  /** `vscode-lm:` models as the budget source (issue 8). */
   private readonly lm: LanguageModelSource;
-  private readonly prefixes = new PrefixTracker();
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -149,7 +157,7 @@ export class Controller implements vscode.Disposable {
       for (const fe of this.engines.values()) {
         try {
           const engine = await fe.engine;
-          if (!engine.updateSettings(engineSettings)) rebuild = true; // the tokenizer changed
+          if (!(await engine.updateSettings(engineSettings))) rebuild = true; // the tokenizer changed
         } catch (err) {
           this.reportError(err);
           rebuild = true;
@@ -161,6 +169,7 @@ export class Controller implements vscode.Disposable {
   }
 
   private resetEngines(): void {
+    this.crashes.clear();
     for (const fe of this.engines.values()) {
       fe.indexing?.cancel.cancel();
       void fe.engine.then((e) => e.dispose(), () => undefined);
@@ -178,7 +187,7 @@ export class Controller implements vscode.Disposable {
     let fe = this.engines.get(key);
     if (!fe) {
       const root = folder ? folder.uri.fsPath : this.context.globalStorageUri.fsPath;
-      const created: FolderEngine = { folder, root, engine: Promise.resolve(undefined as never) };
+      const created: FolderEngine = { key, folder, root, engine: Promise.resolve(undefined as never) };
       created.engine = this.openEngine(created);
       fe = created;
       this.engines.set(key, fe);
@@ -186,23 +195,49 @@ export class Controller implements vscode.Disposable {
     return fe;
   }
 
-  private async openEngine(fe: FolderEngine): Promise<ContextEngine> {
+  private async openEngine(fe: FolderEngine): Promise<EngineClient> {
     const s = this.settings;
     const storage = this.context.storageUri ?? this.context.globalStorageUri;
-    const engine = await ContextEngine.open({
-      root: fe.root,
-      settings: await this.lm.apply(s.engine),
-      // The BPE tables are built in a worker: on this thread they would stall the editor.
-      index: { cacheDir: fe.folder ? vscode.Uri.joinPath(storage, 'index').fsPath : undefined, exclude: s.exclude, maxFileSizeKB: s.maxFileSizeKB, tokenWorker: true },
-      ranker: { device: s.device, userModelPath: s.userModelPath },
-      log: (m) => this.log.info(m),
-    });
-    for (const err of engine.profileErrors) this.log.warn(`settings: ${err}`);
+    const engine = await openEngineClient(
+      {
+        root: fe.root,
+        settings: await this.lm.apply(s.engine),
+        // The BPE tables are built in a worker: on the engine's thread they would hold up queries.
+        index: { cacheDir: fe.folder ? vscode.Uri.joinPath(storage, 'index').fsPath : undefined, exclude: s.exclude, maxFileSizeKB: s.maxFileSizeKB, tokenWorker: true },
+        ranker: { device: s.device, userModelPath: s.userModelPath },
+      },
+      { log: (m) => this.log.info(m), onExit: () => this.engineStopped(fe) },
+    );
+    for (const err of (await engine.info()).profileErrors) this.log.warn(`settings: ${err}`);
     if (fe.folder) void this.index(fe, engine);
     return engine;
   }
 
-  private async index(fe: FolderEngine, engine: ContextEngine): Promise<void> {
+  /**
+   * The engine's worker crashed (its calls in flight were cancelled): the next
+   * recompute opens a fresh one, its index from the cache. One that keeps
+   * crashing stays down, with a message, until the settings change or the index is rebuilt.
+   */
+  private engineStopped(fe: FolderEngine): void {
+    if (this.engines.get(fe.key) !== fe) return;
+    fe.indexing?.cancel.cancel();
+    if (this.latest?.target.folderEngine === fe) this.latest = undefined;
+    const now = Date.now();
+    const recent = [...(this.crashes.get(fe.key) ?? []).filter((t) => now - t < CRASH_WINDOW_MS), now];
+    this.crashes.set(fe.key, recent);
+    const name = fe.folder?.name ?? 'files outside the workspace';
+    if (recent.length >= MAX_CRASHES) {
+      const down = Promise.reject(new Error(`the engine for ${name} stopped ${recent.length} times in ${CRASH_WINDOW_MS / 60_000} minutes and was not started again; see the log, then run "Context Budget: Rebuild Index" or reload the window`));
+      down.catch(() => undefined);
+      this.engines.set(fe.key, { ...fe, engine: down, indexing: undefined });
+    } else {
+      this.engines.delete(fe.key);
+      this.log.warn(`the engine for ${name} stopped; starting it again`);
+    }
+    this.schedule(0);
+  }
+
+  private async index(fe: FolderEngine, engine: EngineClient): Promise<void> {
     const cancel = new vscode.CancellationTokenSource();
     const abort = new AbortController();
     cancel.token.onCancellationRequested(() => abort.abort());
@@ -319,7 +354,7 @@ export class Controller implements vscode.Disposable {
   }
 
   /** Recomputes for the active editor's cursor; older runs are cancelled and their results dropped. */
-  async recompute(): Promise<ComputedContext | undefined> {
+  async recompute(): Promise<ComputedSummary | undefined> {
     const t = this.target();
     if (!t) {
       this.status.hide(); // no editor, nothing to budget
@@ -330,7 +365,7 @@ export class Controller implements vscode.Disposable {
     try {
       const engine = await t.folderEngine.engine;
       // Unsaved text and files outside the index are read from the editor buffer.
-      engine.index.setOverlay(t.path, t.document.isDirty || !t.folderEngine.folder ? t.document.getText() : undefined);
+      await engine.setOverlay(t.path, t.document.isDirty || !t.folderEngine.folder ? t.document.getText() : undefined);
       const computed = await engine.compute({ path: t.path, line: t.line, column: t.column }, this.currentSignals(t), {
         budget: this.budgetOverride,
         signal: run.signal,
@@ -341,7 +376,7 @@ export class Controller implements vscode.Disposable {
       this.busy = false;
       this.paint(computed);
       this.askAgain.shown(computed.behind);
-      void this.lm.calibrateLater(() => [...computed.prompt.blocks.map((b) => b.text), computed.cursor.text], engine.index.tokens.tokenizer);
+      void this.lm.calibrateLater(() => engine.samples(computed.id), (texts) => engine.countTokens(texts));
       return computed;
     } catch (err) {
       if (run.isCurrent() && !run.signal.aborted) this.reportError(err);
@@ -351,7 +386,7 @@ export class Controller implements vscode.Disposable {
     }
   }
 
-  private paint(computed: ComputedContext): void {
+  private paint(computed: ComputedSummary): void {
     const fe = this.latest?.target.folderEngine;
     if (this.settings.statusBar.enabled) {
       if (fe?.indexing) this.showIndexing(fe);
@@ -397,8 +432,8 @@ export class Controller implements vscode.Disposable {
         this.editTimers.delete(key);
         const fe = this.folderEngine(doc);
         void fe.engine.then(async (engine) => {
-          engine.index.setOverlay(key, doc.getText());
-          if (fe.folder) await engine.index.updateFile(key, doc.getText());
+          await engine.setOverlay(key, doc.getText());
+          if (fe.folder) await engine.updateFile(key, doc.getText());
           this.schedule(0);
         }, (err) => this.reportError(err));
       }, EDIT_DEBOUNCE_MS),
@@ -411,9 +446,9 @@ export class Controller implements vscode.Disposable {
     const key = this.keyOf(doc);
     // A closed dirty buffer's text is gone: re-read the disk version.
     void fe?.engine.then(async (engine) => {
-      engine.index.setOverlay(key, undefined);
-      await engine.index.updateFile(key);
-    }, () => undefined);
+      await engine.setOverlay(key, undefined);
+      await engine.updateFile(key);
+    }).catch(() => undefined);
   }
 
   private onDiskChange(uri: vscode.Uri, kind: 'change' | 'delete'): void {
@@ -424,16 +459,16 @@ export class Controller implements vscode.Disposable {
     const key = relativePath(folder.uri.fsPath, uri.fsPath);
     void fe.engine.then(async (engine) => {
       if (posix.basename(key) === '.gitignore') {
-        engine.index.ignoreRulesChanged(posix.dirname(key) === '.' ? '' : posix.dirname(key));
+        await engine.ignoreRulesChanged(posix.dirname(key) === '.' ? '' : posix.dirname(key));
         await engine.refresh();
       } else if (kind === 'delete') {
-        engine.index.removeFile(key);
+        await engine.removeFile(key);
         this.signals.removed(key);
       } else if (!vscode.workspace.textDocuments.some((d) => d.uri.toString() === uri.toString() && d.isDirty)) {
-        await engine.index.updateFile(key);
+        await engine.updateFile(key);
       }
-      await engine.index.save();
-    }, () => undefined);
+      await engine.save();
+    }).catch(() => undefined);
   }
 
   private onRename(from: vscode.Uri, to: vscode.Uri): void {
@@ -442,7 +477,7 @@ export class Controller implements vscode.Disposable {
     const rel = (u: vscode.Uri) => relativePath(folder.uri.fsPath, u.fsPath);
     this.signals.renamed(rel(from), rel(to));
     const fe = this.engines.get(folder.uri.toString());
-    void fe?.engine.then((engine) => engine.index.renameFile(rel(from), rel(to)), () => undefined);
+    void fe?.engine.then((engine) => engine.renameFile(rel(from), rel(to))).catch(() => undefined);
   }
 
   private refreshTabs(): void {
@@ -469,12 +504,17 @@ export class Controller implements vscode.Disposable {
   private async postPanel(): Promise<void> {
     const panel = BudgetPanel.current;
     if (!panel) return;
+    // The engine answers asynchronously: a state built for an older answer is not posted after a newer one.
+    const seq = ++this.panelSeq;
     const latest = this.latest;
-    let engine: ContextEngine | undefined;
+    let engine: EngineInfo | undefined;
+    let facts: PanelFacts | undefined;
     try {
-      engine = latest ? await latest.target.folderEngine.engine : undefined;
+      const client = latest ? await latest.target.folderEngine.engine : undefined;
+      engine = await client?.info();
+      if (client && latest) facts = await client.panelFacts(latest.computed.id, this.currentSignals(latest.target), panel.visible);
     } catch {
-      engine = undefined;
+      // No engine (it failed to open or stopped): the panel shows the messages.
     }
     const fe = latest?.target.folderEngine;
     const messages: PanelMessage[] = [...this.messages, ...this.lm.messages, ...this.settingErrors.map((text) => ({ level: 'warning' as const, text }))];
@@ -484,19 +524,17 @@ export class Controller implements vscode.Disposable {
       {
         engine,
         computed: latest?.computed,
-        signals: latest ? this.currentSignals(latest.target) : emptySignals(),
+        facts,
         indexing: fe?.indexing ? { files: fe.indexing.done, total: fe.indexing.total || undefined, done: false } : null,
         messages,
         excludedPaths: latest ? this.currentSignals(latest.target).excluded.filter((e) => !e.includes('#')) : [],
         busy: this.busy,
-        withWindows: panel.visible,
       },
       this.settings.engine.userModels,
       this.settings.engine.userHardware,
     );
     state.models.choices.unshift(...lmChoices(this.lm.available).filter((c) => !state.models.choices.some((x) => x.id === c.id)));
-    if (engine && latest) state.cache = await this.prefixes.priced(latest.target.path, latest.computed.prompt.text, engine.index.tokens.tokenizer, engine.model, engine.hardware, latest.computed.report.cost);
-    panel.post({ type: 'state', state });
+    if (seq === this.panelSeq) panel.post({ type: 'state', state });
   }
 
   /** A validated message from the panel (also from a panel restored after a reload). */
@@ -579,7 +617,7 @@ export class Controller implements vscode.Disposable {
    * the status bar compute it (chat and the language model tool use this too).
    * Undefined when no editor is active.
    */
-  async computeActive(opts: { budget?: number; format?: PromptFormat } = {}): Promise<ComputedContext | undefined> {
+  async computeActive(opts: { budget?: number; format?: PromptFormat } = {}): Promise<ComputedSummary | undefined> {
     const t = this.target();
     if (!t) return undefined;
     const engine = await t.folderEngine.engine;
@@ -646,14 +684,14 @@ export class Controller implements vscode.Disposable {
     if (!ed || !t) return;
     const engine = await t.folderEngine.engine;
     const sel = ed.selection;
-    const chunks = engine.index.chunksOf(t.path).filter((c) => c.endLine >= sel.start.line + 1 && c.startLine <= sel.end.line + 1);
+    const chunks = await engine.chunkIdsInLines(t.path, sel.start.line + 1, sel.end.line + 1);
     if (chunks.length === 0) {
       void vscode.window.showInformationMessage('Context Budget: no indexed chunk under the selection.');
       return;
     }
     const key = `pinned:${t.folderEngine.root}`;
     const list = this.context.workspaceState.get<string[]>(key, []);
-    await this.context.workspaceState.update(key, [...new Set([...list, ...chunks.map((c) => c.id)])]);
+    await this.context.workspaceState.update(key, [...new Set([...list, ...chunks])]);
     void vscode.window.showInformationMessage(`Context Budget: pinned ${chunks.length} chunk${chunks.length > 1 ? 's' : ''}.`);
     this.schedule(0);
   }

@@ -330,13 +330,17 @@ export class LanguageModelSource {
    * Starts a calibration in the background when one is due (never awaited by the
    * caller's UI path). `samples` is called only then. Resolves when done (tests).
    */
-  calibrateLater(samples: () => string[], tokenizer: { count(text: string): number }): Promise<void> {
+  calibrateLater(samples: () => Promise<string[]> | string[], countTokens: (texts: string[]) => Promise<number[]> | number[]): Promise<void> {
     if (!this.needsCalibration()) return this.running ?? Promise.resolve();
     const { id, model } = this.current!;
     const run = (async () => {
       await new Promise((r) => setTimeout(r, 0)); // after the caller has painted
       try {
-        const cal = await calibrate(model, calibrationSamples(samples()), tokenizer, { now: this.now() });
+        // tiktoken counts come from the engine (its worker) in one call, before the model's own counts.
+        const chosen = calibrationSamples(await samples());
+        const counts = await countTokens(chosen);
+        const tiktoken = new Map(chosen.map((text, k) => [text, counts[k]]));
+        const cal = await calibrate(model, chosen, { count: (text) => tiktoken.get(text) ?? 0 }, { now: this.now() });
         if (!cal) {
           this.failedAt.set(id, this.now());
           return;

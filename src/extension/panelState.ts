@@ -1,27 +1,26 @@
-// Builds the panel's PanelState from the engine and the latest computed
-// context: cost curves for the plot and the candidate-windows table that makes
-// the quadratic cliff visible. No VS Code API here (tested in plain Node).
+// The panel's PanelState: cost curves for the plot and the candidate-windows
+// table that makes the quadratic cliff visible (computed by the engine session,
+// next to the ranking), then the state put together from the session's plain
+// answers. No VS Code API here (tested in plain Node).
 import { costCurve, curveLengths, estimateCost, patternsFor } from '../core/cost/costModel';
 import { loadProfiles } from '../core/cost/profiles';
 import type { AttentionPattern } from '../core/cost/types';
 import type { ComputedContext, ContextEngine } from '../core/engine';
 import type { EditorSignals } from '../core/types';
 import { emptyPanelState, type CandidateWindowRow, type CostCurves, type PanelMessage, type PanelState } from '../shared/protocol';
+import type { ComputedSummary, EngineInfo, PanelFacts } from './engineSession';
 
 export const PACKED_WINDOW_BUDGETS = [2048, 4096, 8192, 16384, 32768];
 
-const windowsCache = new WeakMap<ComputedContext, CandidateWindowRow[]>();
-
 export interface PanelInputs {
-  engine: ContextEngine | undefined;
-  computed: ComputedContext | undefined;
-  signals: EditorSignals;
+  engine: EngineInfo | undefined;
+  computed: Pick<ComputedSummary, 'report'> | undefined;
+  /** The session's curves, windows and cache card for `computed`. */
+  facts?: PanelFacts;
   indexing: PanelState['indexing'];
   messages: PanelMessage[];
   excludedPaths: string[];
   busy: boolean;
-  /** Whether to fill the (costlier) candidate-windows table. */
-  withWindows: boolean;
 }
 
 /** Tokens of a file counted from non-overlapping chunks (line windows overlap by their stride). */
@@ -112,10 +111,8 @@ export function buildPanelState(inp: PanelInputs, userModels?: unknown, userHard
   state.busy = inp.busy;
   const engine = inp.engine;
   if (engine) {
-    const s = engine.index.stats();
-    state.index = { files: s.files, chunks: s.chunks, tokens: s.tokens, skipped: s.skipped, encoding: engine.index.encoding };
-    // The slider runs up to the model's limit minus the reserve (a huge request is clamped to that ceiling).
-    state.budget = { tokens: engine.budget().budget, min: 256, max: Math.max(256, engine.budget(Number.MAX_SAFE_INTEGER).budget), step: 256 };
+    state.index = { ...engine.index, encoding: engine.encoding };
+    state.budget = { tokens: engine.budget.tokens, min: 256, max: Math.max(256, engine.budget.max), step: 256 };
     state.ranker = { device: engine.rankerDevice };
   }
   const computed = inp.computed;
@@ -123,13 +120,9 @@ export function buildPanelState(inp: PanelInputs, userModels?: unknown, userHard
     state.report = computed.report;
     state.budget.tokens = computed.report.budget;
     state.ranker = { device: computed.report.device, note: computed.report.rankerNote };
-    state.curves = costCurves(engine, computed.report.totals.promptTokens, computed.report.budget);
-    if (inp.withWindows) {
-      // Five re-packs and exact counts: done once per computed context, not on every panel message.
-      let rows = windowsCache.get(computed);
-      if (!rows) windowsCache.set(computed, (rows = candidateWindows(engine, computed, inp.signals)));
-      state.windows = rows;
-    }
+    if (inp.facts?.curves) state.curves = inp.facts.curves;
+    if (inp.facts?.windows) state.windows = inp.facts.windows;
+    if (inp.facts?.cache) state.cache = inp.facts.cache;
   }
   return state;
 }

@@ -203,7 +203,7 @@ describe('LanguageModelSource', () => {
     assert.match(src.messages[0].text, /GPT-4o.*not measured yet/);
     assert.equal(src.needsCalibration(), true);
 
-    const done = src.calibrateLater(() => SAMPLES, tok);
+    const done = src.calibrateLater(() => SAMPLES, (texts) => texts.map((t) => tok.count(t)));
     assert.equal(model.calls, 0, 'calibration does not run in the caller\'s turn');
     assert.equal(src.needsCalibration(), false, 'one calibration at a time');
     await done;
@@ -217,7 +217,7 @@ describe('LanguageModelSource', () => {
     assert.match(src.messages[0].text, /1 tiktoken token ≈ 1\.2\d model tokens \(± 0\.0\d/);
     assert.equal(src.needsCalibration(), false, 'cached per model');
     const calls = model.calls;
-    await src.calibrateLater(() => SAMPLES, tok);
+    await src.calibrateLater(() => SAMPLES, (texts) => texts.map((t) => tok.count(t)));
     assert.equal(model.calls, calls);
     src.dispose();
   });
@@ -230,10 +230,10 @@ describe('LanguageModelSource', () => {
     let now = 0;
     const src = new LanguageModelSource({ lm: () => lm, state, log, onChange: () => undefined, now: () => now });
     await src.apply(settingsFor(id));
-    await src.calibrateLater(() => SAMPLES, tok);
+    await src.calibrateLater(() => SAMPLES, (texts) => texts.map((t) => tok.count(t)));
     now = 8 * 24 * 3600 * 1000;
     assert.equal(src.needsCalibration(), true);
-    await src.calibrateLater(() => SAMPLES, tok);
+    await src.calibrateLater(() => SAMPLES, (texts) => texts.map((t) => tok.count(t)));
     assert.equal(src.cached(id)!.at, now);
   });
 
@@ -295,7 +295,7 @@ describe('LanguageModelSource', () => {
     assert.equal(before1.report.model, id);
     assert.equal(before1.report.modelName, 'GPT-4o');
     assert.equal(before1.report.budget, 16000 - 4096);
-    await src.calibrateLater(() => [...before1.prompt.blocks.map((b) => b.text), before1.cursor.text, ...SAMPLES], engine.index.tokens.tokenizer);
+    await src.calibrateLater(() => [...before1.prompt.blocks.map((b) => b.text), before1.cursor.text, ...SAMPLES], (texts) => texts.map((t) => engine.index.tokens.tokenizer.count(t)));
     assert.equal(engine.updateSettings(await src.apply(settingsFor(id))), true, 'same encoding: no new engine');
     const after1 = await engine.compute({ path: 'src/main.ts', line: 4, column: 2 }, emptySignals());
     assert.equal(after1.report.budget, Math.floor(16000 / src.cached(id)!.ratio) - 4096);

@@ -1,26 +1,34 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ContextEngine, type ComputedContext } from '../../src/core/engine';
-import { emptySignals } from '../../src/core/types';
-import { buildPanelState, PACKED_WINDOW_BUDGETS } from '../../src/extension/panelState';
+import { emptySignals, type EditorSignals } from '../../src/core/types';
+import { EngineSession, type ComputedSummary, type EngineInfo } from '../../src/extension/engineSession';
+import { buildPanelState, PACKED_WINDOW_BUDGETS, type PanelInputs } from '../../src/extension/panelState';
 import { makeWorkspace, SAMPLE_PROJECT } from '../helpers/workspace';
 
 const w = makeWorkspace(SAMPLE_PROJECT);
-let engine: ContextEngine;
-let computed: ComputedContext;
+let engine: EngineSession;
+let info: EngineInfo;
+let computed: ComputedSummary;
 before(async () => {
-  engine = await ContextEngine.open({ root: w.root, settings: { model: 'llama-3.1-8b', hardware: 'h100-sxm', budget: 4096 }, index: { syntax: null }, ranker: { device: 'cpu' } });
+  engine = await EngineSession.open({ root: w.root, settings: { model: 'llama-3.1-8b', hardware: 'h100-sxm', budget: 4096 }, index: { syntax: null }, ranker: { device: 'cpu' } });
   await engine.refresh();
   computed = await engine.compute({ path: 'src/main.ts', line: 4, column: 0 }, emptySignals());
+  info = await engine.info();
 });
+
+/** What the controller does: the session's facts for the answer, then the state. */
+async function stateFor(signals: EditorSignals, withWindows: boolean, rest: Partial<PanelInputs> = {}) {
+  const facts = await engine.panelFacts(computed.id, signals, withWindows);
+  return buildPanelState({ engine: info, computed, facts, indexing: null, messages: [], excludedPaths: [], busy: false, ...rest });
+}
 after(async () => {
   await engine.dispose();
   w.cleanup();
 });
 
 describe('panel state', () => {
-  it('fills the candidate windows table in the documented order, marking the current budget', () => {
-    const state = buildPanelState({ engine, computed, signals: { ...emptySignals(), openTabs: ['src/math.ts'] }, indexing: null, messages: [], excludedPaths: [], busy: false, withWindows: true });
+  it('fills the candidate windows table in the documented order, marking the current budget', async () => {
+    const state = await stateFor({ ...emptySignals(), openTabs: ['src/math.ts'] }, true);
     const kinds = state.windows.map((r) => r.kind);
     assert.deepEqual(kinds, ['cursor', ...PACKED_WINDOW_BUDGETS.map(() => 'packed'), 'file', 'open-tabs', 'workspace']);
     const current = state.windows.filter((r) => r.current);
@@ -33,8 +41,8 @@ describe('panel state', () => {
     for (const r of state.windows) assert.ok(r.attentionFlops !== null && r.attentionShare !== null);
   });
 
-  it('sends dense and sliding-window cost curves with the current window and budget', () => {
-    const state = buildPanelState({ engine, computed, signals: emptySignals(), indexing: null, messages: [], excludedPaths: [], busy: false, withWindows: false });
+  it('sends dense and sliding-window cost curves with the current window and budget', async () => {
+    const state = await stateFor(emptySignals(), false);
     assert.ok(state.curves);
     assert.deepEqual(state.curves!.series.map((s) => s.kind).sort(), ['dense', 'sliding']);
     assert.equal(state.curves!.budgetTokens, 4096);
@@ -52,8 +60,8 @@ describe('panel state', () => {
     assert.ok(s.overhead > 0);
   });
 
-  it('round-trips through JSON (the serializer stores it)', () => {
-    const state = buildPanelState({ engine, computed, signals: emptySignals(), indexing: { files: 1, total: 2, done: false }, messages: [{ level: 'warning', text: 'x' }], excludedPaths: [], busy: true, withWindows: true });
+  it('round-trips through JSON (the serializer stores it)', async () => {
+    const state = await stateFor(emptySignals(), true, { indexing: { files: 1, total: 2, done: false }, messages: [{ level: 'warning', text: 'x' }], busy: true });
     const text = JSON.stringify(state);
     assert.equal(JSON.stringify(JSON.parse(text)), text);
     const bad: string[] = [];
@@ -64,5 +72,18 @@ describe('panel state', () => {
     };
     walk(state, 'state');
     assert.deepEqual(bad, [], 'no values JSON would lose');
+  });
+});
+
+describe('panel facts from the engine session', () => {
+  it('prices the prompt cache against the previous answer for the file, and forgets answers it no longer keeps', async () => {
+    const facts = await engine.panelFacts(computed.id, emptySignals(), false);
+    assert.equal(facts.cache?.totalTokens, computed.prompt.tokens);
+    assert.equal(facts.windows, undefined);
+    // The session keeps the latest few answers; an id it never gave has no facts.
+    assert.deepEqual(await engine.panelFacts(computed.id + 1000, emptySignals(), true), {});
+    assert.deepEqual(await engine.samples(computed.id + 1000), []);
+    const samples = await engine.samples(computed.id);
+    assert.ok(samples.length >= 2 && samples.every((t) => computed.prompt.text.includes(t.trimEnd().split('\n')[0])));
   });
 });
