@@ -3,12 +3,12 @@
 // Every load must be undefined or one writer's whole snapshot, never a mix.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { DEFAULT_CHUNK_OPTIONS } from '../../src/core/chunk/chunker';
-import { loadIndexCache, saveIndexCache } from '../../src/core/index/cache';
+import { ABANDONED_TEMP_MS, indexCachePath, loadIndexCache, saveIndexCache } from '../../src/core/index/cache';
 import { fuzzRuns } from '../helpers/fakeIndex';
 
 const dir = mkdtempSync(join(tmpdir(), 'cb-cache2-'));
@@ -91,6 +91,29 @@ describe('cache of a large workspace', () => {
       assert.equal(loaded?.files.get('d7/f12357.ts')?.chunks[0].id, 'd7/f12357.ts#1-9');
     } finally {
       rmSync(big, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('temp files of saves that were cut off', () => {
+  it('are removed by the next save once abandoned; a save still writing keeps its own', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'cb-cache-tmp-'));
+    try {
+      const target = indexCachePath(d, ROOT, 'o200k_base');
+      const abandoned = `${target}.999.deadbeef.tmp`;
+      const writing = `${target}.998.cafef00d.tmp`;
+      const otherIndex = join(d, 'index-v1-someotherroot-o200k_base.json.1.aa.tmp');
+      for (const f of [abandoned, writing, otherIndex]) writeFileSync(f, 'partial');
+      const old = (Date.now() - ABANDONED_TEMP_MS - 60_000) / 1000;
+      utimesSync(abandoned, old, old);
+      utimesSync(otherIndex, old, old);
+      await saveIndexCache(d, ROOT, 'o200k_base', DEFAULT_CHUNK_OPTIONS, [], { text: [], tokens: [] });
+      const left = readdirSync(d).sort();
+      assert.ok(!left.includes(abandoned.slice(d.length + 1)), left.join(', '));
+      assert.ok(left.includes(writing.slice(d.length + 1)), 'a save in progress keeps its temp file');
+      assert.ok(left.includes('index-v1-someotherroot-o200k_base.json.1.aa.tmp'), "another index's files are not this save's to remove");
+    } finally {
+      rmSync(d, { recursive: true, force: true });
     }
   });
 });

@@ -6,7 +6,7 @@
 // the event loop between files. Anything unexpected — truncated, corrupted,
 // other version — is ignored and the index is rebuilt; never trusted blindly.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, renameSync, unlinkSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { chunkId, type ChunkOptions } from '../chunk/chunker';
@@ -218,6 +218,9 @@ export class LineReader {
   }
 }
 
+/** A temp file of this index untouched this long is a cut-off save's (removed by the next save). */
+export const ABANDONED_TEMP_MS = 10 * 60_000;
+
 /** Writes the cache (temp file + rename), yielding to the event loop between files. A failure costs the warm start, nothing else. */
 export async function saveIndexCache(
   cacheDir: string,
@@ -277,11 +280,15 @@ export async function saveIndexCache(
     out = undefined;
     await closing.close();
     renameSync(tmp, target);
-    // Older formats of this same index will never be read again.
+    // Older formats of this same index will never be read again, nor will the
+    // temp files of saves that were cut off (a window closed, a worker ended):
+    // a save in progress writes to its own at least every few seconds.
     const name = basename(target);
     const same = name.replace(/^index-v\d+-/, '');
+    const now = Date.now();
     for (const f of readdirSync(cacheDir)) {
       if (f !== name && f.endsWith(same) && /^index-v\d+-/.test(f)) unlinkSync(join(cacheDir, f));
+      else if (f.startsWith(`${name}.`) && f.endsWith('.tmp') && now - statSync(join(cacheDir, f)).mtimeMs > ABANDONED_TEMP_MS) unlinkSync(join(cacheDir, f));
     }
   } catch {
     // A read-only or full disk costs us the warm start, nothing else.
