@@ -14,7 +14,6 @@
 //   a major GC's marking work grows with the objects the heap holds, and on two cores it queues behind the workers)
 // --in-process (the engine on this thread, as the CLI runs it; by default it runs in the engine worker as in the
 //   extension, and this thread only sends calls: its event loop is what the editor would feel)
-// --engine-nice N (the engine worker's nice value on Linux; default as the extension)
 // Measurements, not a test: nothing here fails a build.
 import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
@@ -26,7 +25,7 @@ import { ContextEngine, type ComputedContext, type EngineOptions } from '../src/
 import { workerScriptPath } from '../src/core/assets';
 import type { IndexStats, RefreshOptions } from '../src/core/index/workspaceIndex';
 import { emptySignals, type CursorPosition } from '../src/core/types';
-import { ENGINE_NICE, WorkerEngineClient } from '../src/extension/engineClient';
+import { WorkerEngineClient } from '../src/extension/engineClient';
 import type { ComputedSummary } from '../src/extension/engineSession';
 import { walkSources } from './corpus';
 
@@ -45,8 +44,6 @@ const WORKERS: number | 'auto' = args.includes('--workers') ? opt('workers', 0) 
 /** --no-queries: measure the event loop under indexing alone (queries rank on the main thread). */
 const QUERIES = !args.includes('--no-queries');
 const IN_PROCESS = args.includes('--in-process');
-/** --engine-nice N: the engine worker's nice value (default: the extension's). */
-const ENGINE_NICE_ARG = args.includes('--engine-nice') ? opt('engine-nice', ENGINE_NICE) : ENGINE_NICE;
 const log = (s: string) => console.log(s);
 
 /** The engine as the bench drives it: on this thread (--in-process) or in the extension's engine worker. */
@@ -82,11 +79,11 @@ async function openBenchEngine(options: Omit<EngineOptions, 'log'>, engineLog?: 
   }
   const script = workerScriptPath('engineWorker.js');
   if (!script) throw new Error('dist/engineWorker.js is not built: run npm run build (or pass --in-process)');
-  const engine = await WorkerEngineClient.open(script, options, { log: logTo }, ENGINE_NICE_ARG);
+  const engine = await WorkerEngineClient.open(script, options, { log: logTo });
   let disposed: Promise<void> | undefined;
   const dispose = () => (disposed ??= engine.dispose());
   return {
-    where: `the engine worker, as in the extension (nice ${ENGINE_NICE_ARG})`,
+    where: 'the engine worker, as in the extension',
     refresh: (opts) => engine.refresh(opts),
     compute: (pos, budget, answerWhileBuilding) => engine.compute(pos, emptySignals(), { budget, answerWhileBuilding }),
     queryPath: () => 'm0/p0/f0.js',

@@ -17,13 +17,6 @@ export interface EngineClientHooks {
 }
 
 /**
- * The engine's threads run at this nice value on Linux. With all of them at the
- * editor's priority, the extension host's thread waited up to 30–60 ms for a
- * core on 2 cores while a large workspace was indexed (bench:load).
- */
-export const ENGINE_NICE = 10;
-
-/**
  * How long dispose waits for the worker to finish saving the index before it is
  * ended: a 100,000-file save took over 10 s on 2 busy cores (bench:load). A save
  * cut off leaves the last whole cache in place.
@@ -59,8 +52,8 @@ export class WorkerEngineClient implements EngineClient {
   ) {}
 
   /** Starts the worker and waits for its engine to open; an engine that cannot open (an unknown model) rejects with its message. */
-  static open(script: string, options: Omit<EngineOptions, 'log'>, hooks: EngineClientHooks, nice = ENGINE_NICE): Promise<WorkerEngineClient> {
-    const data: EngineWorkerData = { options, nice };
+  static open(script: string, options: Omit<EngineOptions, 'log'>, hooks: EngineClientHooks): Promise<WorkerEngineClient> {
+    const data: EngineWorkerData = { options };
     const worker = new Worker(script, { workerData: data });
     const client = new WorkerEngineClient(worker, hooks);
     return new Promise((resolve, reject) => {

@@ -11,8 +11,6 @@ export type PlainMethod = Exclude<keyof EngineClient, 'refresh' | 'compute'>;
 export interface EngineWorkerData {
   /** Everything but `log`, which comes back as messages. */
   options: Omit<EngineOptions, 'log'>;
-  /** The nice value the worker gives its thread on Linux (the threads it starts inherit it); 0 leaves it. */
-  nice: number;
 }
 
 export interface EngineCall {

@@ -1,8 +1,6 @@
 // Worker thread entry (bundled to dist/engineWorker.js): one folder's engine —
 // index, BM25, ranker, packer — lives here, so its large heap is collected on
 // this thread and the extension host's event loop never waits for it.
-import { readlinkSync } from 'node:fs';
-import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { IndexProgress } from '../core/index/workspaceIndex';
 import type { EngineCall, EngineToHost, EngineWorkerData, HostToEngine, PlainMethod } from './engineProtocol';
@@ -18,23 +16,6 @@ const aborts = new Map<number, AbortController>();
 
 // As in the extension host, a stray rejection is logged, not fatal: here it would end the engine.
 process.on('unhandledRejection', (reason) => post({ log: `unhandled rejection in the engine: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}` }));
-
-/**
- * Indexing is background work: on Linux this thread takes a lower priority
- * before it starts the index, tokenizer and model workers, which inherit it,
- * so the editor's thread gets a core first when it wakes. (Nice is per thread
- * there; elsewhere setpriority would lower the whole editor, so it is left.)
- */
-function lowerPriority(nice: number): void {
-  if (process.platform !== 'linux' || !(nice > 0)) return;
-  try {
-    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    if (Number.isInteger(tid) && tid > 0) setPriority(tid, nice);
-  } catch (err) {
-    post({ log: `engine worker: could not lower its priority (${err instanceof Error ? err.message : String(err)})` });
-  }
-}
-lowerPriority(data.nice);
 
 const opening = EngineSession.open({ ...data.options, log: (msg) => post({ log: msg }) });
 opening.then(

@@ -2,11 +2,10 @@
 // answers as the same engine on this thread does, and its faults reach the host
 // as clear errors: a worker that dies cancels the calls in flight.
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { workerScriptPath } from '../../src/core/assets';
 import { emptySignals } from '../../src/core/types';
-import { ENGINE_NICE, openEngineClient, WorkerEngineClient } from '../../src/extension/engineClient';
+import { openEngineClient, WorkerEngineClient } from '../../src/extension/engineClient';
 import { EngineSession } from '../../src/extension/engineSession';
 import { makeWorkspace, SAMPLE_PROJECT } from '../helpers/workspace';
 
@@ -99,15 +98,6 @@ describe('engine worker', () => {
     assert.equal(exitCode, 3);
     await assert.rejects(doomed.info(), /engine worker stopped/);
     await doomed.dispose(); // nothing left to end: no throw
-  });
-
-  it('runs its threads at a lower priority than the editor on Linux (this thread keeps its own)', { skip: process.platform !== 'linux' }, () => {
-    // Field 19 of /proc/<pid>/task/<tid>/stat is the nice value (the name field before it has no spaces here).
-    const niceOf = (tid: string) => Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ')[16]);
-    const nices = readdirSync('/proc/self/task').map(niceOf);
-    assert.equal(niceOf(String(process.pid)), 0);
-    // The engine worker and the workers it started (index, tokenizer, model) inherit its value.
-    assert.ok(nices.filter((n) => n === ENGINE_NICE).length >= 2, `thread nice values: ${nices.join(' ')}`);
   });
 
   it('ends the worker on dispose; later calls say so', async () => {
