@@ -14,7 +14,7 @@ import type { PromptFormat } from '../core/pack/render';
 import { resolveInsideRoot, type PanelMessage, type WebviewToHost } from '../shared/protocol';
 import { filesExcludeGlobs, readSettings, type ExtensionSettings } from './config';
 import { AskAgain, LatestRun } from './latestRun';
-import { openEngineClient } from './engineClient';
+import { openEngineClient, RestartPolicy } from './engineClient';
 import type { ComputedSummary, EngineClient, EngineInfo, PanelFacts } from './engineSession';
 import { BudgetPanel } from './panel';
 import { buildPanelState } from './panelState';
@@ -28,9 +28,6 @@ const INDEX_NOTIFY_AFTER_MS = 3000;
 /** While indexing, how often the partial index is re-ranked for the status bar. */
 const INDEX_REPAINT_MS = 3000;
 const RESTRICTED_KEYS = new Set(['models', 'hardwareProfiles', 'ranker.userModelPath']);
-/** An engine whose worker crashes this often within the window is not started again (see engineStopped). */
-const MAX_CRASHES = 3;
-const CRASH_WINDOW_MS = 10 * 60_000;
 
 interface FolderEngine {
   /** Its key in Controller.engines. */
@@ -67,8 +64,8 @@ export class Controller implements vscode.Disposable {
   private readonly askAgain = new AskAgain(() => this.schedule(0));
   private messages: PanelMessage[] = [];
   private panelSeq = 0;
-  /** When each folder's engine worker crashed lately (by FolderEngine key). */
-  private readonly crashes = new Map<string, number[]>();
+  /** Whether a folder's crashed engine is started again (by FolderEngine key). */
+  private readonly restarts = new RestartPolicy();
   /** `vscode-lm:` models as the budget source (issue 8). */
   private readonly lm: LanguageModelSource;
 
@@ -169,7 +166,7 @@ export class Controller implements vscode.Disposable {
   }
 
   private resetEngines(): void {
-    this.crashes.clear();
+    this.restarts.reset();
     for (const fe of this.engines.values()) {
       fe.indexing?.cancel.cancel();
       void fe.engine.then((e) => e.dispose(), () => undefined);
@@ -222,12 +219,10 @@ export class Controller implements vscode.Disposable {
     if (this.engines.get(fe.key) !== fe) return;
     fe.indexing?.cancel.cancel();
     if (this.latest?.target.folderEngine === fe) this.latest = undefined;
-    const now = Date.now();
-    const recent = [...(this.crashes.get(fe.key) ?? []).filter((t) => now - t < CRASH_WINDOW_MS), now];
-    this.crashes.set(fe.key, recent);
+    const { restart, count } = this.restarts.crashed(fe.key);
     const name = fe.folder?.name ?? 'files outside the workspace';
-    if (recent.length >= MAX_CRASHES) {
-      const down = Promise.reject(new Error(`the engine for ${name} stopped ${recent.length} times in ${CRASH_WINDOW_MS / 60_000} minutes and was not started again; see the log, then run "Context Budget: Rebuild Index" or reload the window`));
+    if (!restart) {
+      const down = Promise.reject(new Error(`the engine for ${name} stopped ${count} times in ${this.restarts.windowMs / 60_000} minutes and was not started again; see the log, then run "Context Budget: Rebuild Index" or reload the window`));
       down.catch(() => undefined);
       this.engines.set(fe.key, { ...fe, engine: down, indexing: undefined });
     } else {

@@ -23,6 +23,34 @@ export interface EngineClientHooks {
  */
 const DISPOSE_WAIT_MS = 60_000;
 
+/**
+ * Whether an engine whose worker crashed is started again: yes, unless it
+ * crashed `max` times within `windowMs` (a workspace that kills it every time
+ * would otherwise be re-indexed in a loop).
+ */
+export class RestartPolicy {
+  private readonly crashes = new Map<string, number[]>();
+
+  constructor(
+    readonly max = 3,
+    readonly windowMs = 10 * 60_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Records a crash of `key`'s engine: `restart` false once it crashed too often; `count` within the window. */
+  crashed(key: string): { restart: boolean; count: number } {
+    const t = this.now();
+    const recent = [...(this.crashes.get(key) ?? []).filter((at) => t - at < this.windowMs), t];
+    this.crashes.set(key, recent);
+    return { restart: recent.length < this.max, count: recent.length };
+  }
+
+  /** Forgets every crash (new settings, a rebuilt index). */
+  reset(): void {
+    this.crashes.clear();
+  }
+}
+
 interface Pending {
   resolve: (value: unknown) => void;
   reject: (err: Error) => void;

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { workerScriptPath } from '../../src/core/assets';
 import { emptySignals } from '../../src/core/types';
-import { openEngineClient, WorkerEngineClient } from '../../src/extension/engineClient';
+import { openEngineClient, RestartPolicy, WorkerEngineClient } from '../../src/extension/engineClient';
 import { EngineSession } from '../../src/extension/engineSession';
 import { makeWorkspace, SAMPLE_PROJECT } from '../helpers/workspace';
 
@@ -104,5 +104,24 @@ describe('engine worker', () => {
     const client = await WorkerEngineClient.open(script!, options, { log: () => undefined });
     await client.dispose();
     await assert.rejects(client.info(), /disposed/);
+  });
+});
+
+describe('restarting a crashed engine', () => {
+  it('starts it again until it crashed 3 times in 10 minutes, per folder, and forgets on reset', () => {
+    let now = 0;
+    const policy = new RestartPolicy(3, 10 * 60_000, () => now);
+    assert.deepEqual(policy.crashed('a'), { restart: true, count: 1 });
+    now += 60_000;
+    assert.deepEqual(policy.crashed('a'), { restart: true, count: 2 });
+    assert.deepEqual(policy.crashed('b'), { restart: true, count: 1 }, 'another folder counts apart');
+    now += 60_000;
+    assert.deepEqual(policy.crashed('a'), { restart: false, count: 3 });
+    // Crashes older than the window no longer count.
+    now += 10 * 60_000;
+    assert.deepEqual(policy.crashed('a'), { restart: true, count: 1 });
+    policy.crashed('a');
+    policy.reset();
+    assert.deepEqual(policy.crashed('a'), { restart: true, count: 1 });
   });
 });
