@@ -132,18 +132,27 @@ export class WorkerEngineClient implements EngineClient {
     this.hooks.onExit?.(code);
   }
 
-  private call<T>(method: PlainMethod | 'refresh' | 'compute', args: unknown[], extra: { signal?: AbortSignal; onProgress?: (p: IndexProgress) => void } = {}): Promise<T> {
+  /**
+   * Posts a call. Its signal's abort is sent on to the worker; with
+   * `rejectOnAbort` the call also fails at once with 'cancelled' (a compute:
+   * its late answer is dropped), else it waits for the worker's answer (a
+   * refresh answers with what it indexed so far).
+   */
+  private call<T>(method: PlainMethod | 'refresh' | 'compute', args: unknown[], extra: { signal?: AbortSignal; rejectOnAbort?: boolean; onProgress?: (p: IndexProgress) => void } = {}): Promise<T> {
     if (this.stopped) return Promise.reject(new EngineError(this.stopped));
+    const signal = extra.signal;
+    if (signal?.aborted && extra.rejectOnAbort) return Promise.reject(new EngineError('cancelled'));
     const id = ++this.lastId;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onProgress: extra.onProgress });
       this.post({ id, method, args });
-      const signal = extra.signal;
-      if (signal) {
-        const cancel = () => this.post({ cancel: id });
-        if (signal.aborted) cancel();
-        else signal.addEventListener('abort', cancel, { once: true });
-      }
+      if (!signal) return;
+      const cancel = () => {
+        this.post({ cancel: id });
+        if (extra.rejectOnAbort && this.pending.delete(id)) reject(new EngineError('cancelled'));
+      };
+      if (signal.aborted) cancel();
+      else signal.addEventListener('abort', cancel, { once: true });
     });
   }
 
@@ -162,7 +171,7 @@ export class WorkerEngineClient implements EngineClient {
   }
   compute(pos: CursorPosition, signals: EditorSignals, opts: SessionComputeOptions & { signal?: AbortSignal } = {}): Promise<ComputedSummary> {
     const { signal, ...rest } = opts;
-    return this.call('compute', [pos, signals, rest], { signal });
+    return this.call('compute', [pos, signals, rest], { signal, rejectOnAbort: true });
   }
   panelFacts(id: number, signals: EditorSignals, withWindows: boolean): Promise<PanelFacts> {
     return this.call('panelFacts', [id, signals, withWindows]);

@@ -14,8 +14,12 @@ const post = (m: EngineToHost) => port.postMessage(m);
 const data = workerData as EngineWorkerData;
 const aborts = new Map<number, AbortController>();
 
-// As in the extension host, a stray rejection is logged, not fatal: here it would end the engine.
-process.on('unhandledRejection', (reason) => post({ log: `unhandled rejection in the engine: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}` }));
+// As in the extension host, a stray error is logged, not fatal. Here it would end
+// the engine, and with it the model worker this one started: ended in the middle
+// of an ONNX Runtime run, that aborts the whole process (see modelRunner's close).
+const describe = (e: unknown) => (e instanceof Error ? (e.stack ?? e.message) : String(e));
+process.on('unhandledRejection', (reason) => post({ log: `unhandled rejection in the engine: ${describe(reason)}` }));
+process.on('uncaughtException', (err) => post({ log: `uncaught exception in the engine: ${describe(err)}` }));
 
 const opening = EngineSession.open({ ...data.options, log: (msg) => post({ log: msg }) });
 opening.then(

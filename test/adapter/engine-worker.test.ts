@@ -75,11 +75,17 @@ describe('engine worker', () => {
     assert.deepEqual(await remote.chunkIdsInLines('src/main.ts', 1, 1), (await local.chunkIdsInLines('src/main.ts', 1, 1)));
   });
 
-  it('cancels a compute whose signal aborts, and answers the next one', async () => {
+  it('cancels a compute whose signal aborts, at once, and answers the next one', async () => {
     const abort = new AbortController();
     const call = remote.compute({ path: 'src/main.ts', line: 4, column: 0 }, emptySignals(), { signal: abort.signal });
     abort.abort();
-    await assert.rejects(call, /cancel|abort/i);
+    await assert.rejects(call, /^Error: cancelled$/);
+    await assert.rejects(remote.compute({ path: 'src/main.ts', line: 4, column: 0 }, emptySignals(), { signal: abort.signal }), /cancelled/, 'an aborted signal fails before posting');
+    // A refresh whose signal aborts still answers, with what it indexed so far.
+    const stopRefresh = new AbortController();
+    const partial = remote.refresh({ signal: stopRefresh.signal });
+    stopRefresh.abort();
+    assert.equal(typeof (await partial).complete, 'boolean');
     const next = await remote.compute({ path: 'src/main.ts', line: 4, column: 0 }, emptySignals());
     assert.ok(next.prompt.tokens > 0);
   });
@@ -91,8 +97,10 @@ describe('engine worker', () => {
   it('rejects the calls in flight when the worker dies, tells the host, and refuses later calls', async () => {
     let exitCode: number | undefined;
     const doomed = await WorkerEngineClient.open(script!, options, { log: () => undefined, onExit: (code) => (exitCode = code) });
-    await doomed.refresh();
-    const inFlight = doomed.compute({ path: 'src/main.ts', line: 4, column: 0 }, emptySignals());
+    // Not in the middle of a model run: ending a thread inside ONNX Runtime's native run aborts the process
+    // (the product avoids that by closing model workers between runs; a real crash of this worker could still hit one).
+    while ((await doomed.info()).rankerDevice === 'starting') await new Promise((r) => setTimeout(r, 20));
+    const inFlight = doomed.refresh();
     doomed.crashForTest();
     await assert.rejects(inFlight, /engine worker stopped \(exit code 3\)/);
     assert.equal(exitCode, 3);

@@ -24,7 +24,15 @@ export type ModelWorkerInit =
     }
   | { kind: 'user'; path: string };
 
-export type ModelRequest = { id: number; x: ModelInputs } | { id: number; texts: readonly string[] } | { id: number; op: 'crash' };
+export type ModelRequest = { id: number; x: ModelInputs } | { id: number; texts: readonly string[] } | { id: number; op: 'crash' | 'close' };
+
+/**
+ * How long close waits for the worker to end itself. Ended from outside while
+ * inside ONNX Runtime's native run, the binding throws in C++ and the whole
+ * process aborts (seen when the engine worker above it exited mid-query), so
+ * the worker ends on its own between runs and is terminated only if it hangs.
+ */
+const CLOSE_WAIT_MS = 5_000;
 
 /** What a worker reports once its model is open (id -1). */
 export type ModelOpened = { device: string; failures: string[] } | { description: string; dim: number };
@@ -197,7 +205,13 @@ class ModelWorker {
     this.pending.clear();
     const live = this.live;
     this.live = undefined;
-    await live?.worker.terminate();
+    if (!live) return;
+    const exited = new Promise<void>((resolve) => live.worker.once('exit', () => resolve()));
+    live.worker.postMessage({ id: this.nextId++, op: 'close' } satisfies ModelRequest);
+    let timer: NodeJS.Timeout | undefined;
+    const hung = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), CLOSE_WAIT_MS)));
+    if (await Promise.race([exited.then(() => false), hung])) await live.worker.terminate();
+    clearTimeout(timer);
   }
 }
 

@@ -12,7 +12,7 @@ import { loadUserModel } from './userModel';
 const init = workerData as ModelWorkerInit;
 const post = (reply: ModelReply) => parentPort!.postMessage(reply);
 
-type Answer = (req: Exclude<ModelRequest, { op: 'crash' }>) => Promise<ModelReply>;
+type Answer = (req: Exclude<ModelRequest, { op: 'crash' | 'close' }>) => Promise<ModelReply>;
 
 /** Opens the model; what it reports, and how it answers a request. */
 async function open(): Promise<{ opened: ModelOpened; answer: Answer }> {
@@ -39,7 +39,8 @@ ready.then(
 );
 
 parentPort!.on('message', (req: ModelRequest) => {
-  if ('op' in req) process.exit(3); // fault injection for tests
+  // Between runs (a run is one synchronous native call): ending here is safe; see modelRunner's close.
+  if ('op' in req) process.exit(req.op === 'close' ? 0 : 3); // 'crash': fault injection for tests
   void ready
     .then(({ answer }) => answer(req))
     .then(post, (err: unknown) => post({ id: req.id, error: firstLine(err instanceof Error ? err.message : String(err)) }));
