@@ -198,7 +198,13 @@ export class ContextEngine {
     const syntax = opts.index?.syntax === null ? undefined : (opts.index?.syntax ?? (await sharedSyntaxChunker(log)));
     // The ranker's ONNX session is created on ONNX Runtime's threads while the index loads (never rejects).
     const ranker = Ranker.create({ device: opts.ranker?.device ?? 'auto', userModelPath: opts.ranker?.userModelPath, log });
-    const index = await WorkspaceIndex.create(opts.root, { log, ...opts.index, syntax, encoding: profiles.encoding, promptText: PROMPT_TEXT });
+    let index: WorkspaceIndex;
+    try {
+      index = await WorkspaceIndex.create(opts.root, { log, ...opts.index, syntax, encoding: profiles.encoding, promptText: PROMPT_TEXT });
+    } catch (err) {
+      await (await ranker).dispose(); // its model worker ends between runs, not torn down with the caller's thread
+      throw err;
+    }
     return new ContextEngine(opts.root, settings, profiles, index, ranker, thisCpu);
   }
 
