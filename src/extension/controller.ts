@@ -35,6 +35,12 @@ interface FolderEngine {
   folder: vscode.WorkspaceFolder | undefined;
   root: string;
   engine: Promise<EngineClient>;
+  /**
+   * The document version whose text the engine holds, per path: a text crosses
+   * to the engine's thread as a copy (a 3 M-character one held this thread
+   * 12–26 ms), so it is sent once per version, not on every cursor move.
+   */
+  sentTexts: Map<string, number>;
   indexing?: { done: number; total: number; cancel: vscode.CancellationTokenSource };
 }
 
@@ -184,7 +190,7 @@ export class Controller implements vscode.Disposable {
     let fe = this.engines.get(key);
     if (!fe) {
       const root = folder ? folder.uri.fsPath : this.context.globalStorageUri.fsPath;
-      const created: FolderEngine = { key, folder, root, engine: Promise.resolve(undefined as never) };
+      const created: FolderEngine = { key, folder, root, engine: Promise.resolve(undefined as never), sentTexts: new Map() };
       created.engine = this.openEngine(created);
       fe = created;
       this.engines.set(key, fe);
@@ -360,7 +366,7 @@ export class Controller implements vscode.Disposable {
     try {
       const engine = await t.folderEngine.engine;
       // Unsaved text and files outside the index are read from the editor buffer.
-      await engine.setOverlay(t.path, t.document.isDirty || !t.folderEngine.folder ? t.document.getText() : undefined);
+      await this.sendText(t.folderEngine, engine, t.path, t.document, t.document.isDirty || !t.folderEngine.folder);
       const computed = await engine.compute({ path: t.path, line: t.line, column: t.column }, this.currentSignals(t), {
         budget: this.budgetOverride,
         signal: run.signal,
@@ -415,6 +421,24 @@ export class Controller implements vscode.Disposable {
 
   // ---- editor and disk events ----
 
+  /**
+   * Gives the engine the editor's text of `path` when `use` (unsaved, or outside
+   * the workspace), else lets it read the disk; sent only when that changed, or
+   * with `reindex` (the index entry is made from it).
+   */
+  private async sendText(fe: FolderEngine, engine: EngineClient, path: string, doc: vscode.TextDocument, use: boolean, reindex = false): Promise<void> {
+    const sent = fe.sentTexts.get(path);
+    if (use && sent === doc.version) {
+      if (reindex) await engine.reindexEditorText(path);
+    } else if (use) {
+      fe.sentTexts.set(path, doc.version);
+      await engine.editorText(path, doc.getText(), reindex);
+    } else if (sent !== undefined || reindex) {
+      fe.sentTexts.delete(path);
+      await engine.editorText(path, undefined, reindex);
+    }
+  }
+
   private onEdit(doc: vscode.TextDocument): void {
     if (doc.uri.scheme !== 'file' && doc.uri.scheme !== 'untitled') return;
     const key = this.keyOf(doc);
@@ -427,8 +451,7 @@ export class Controller implements vscode.Disposable {
         this.editTimers.delete(key);
         const fe = this.folderEngine(doc);
         void fe.engine.then(async (engine) => {
-          await engine.setOverlay(key, doc.getText());
-          if (fe.folder) await engine.updateFile(key, doc.getText());
+          await this.sendText(fe, engine, key, doc, true, fe.folder !== undefined);
           this.schedule(0);
         }, (err) => this.reportError(err));
       }, EDIT_DEBOUNCE_MS),
@@ -440,10 +463,8 @@ export class Controller implements vscode.Disposable {
     const fe = this.engines.get(vscode.workspace.getWorkspaceFolder(doc.uri)?.uri.toString() ?? '');
     const key = this.keyOf(doc);
     // A closed dirty buffer's text is gone: re-read the disk version.
-    void fe?.engine.then(async (engine) => {
-      await engine.setOverlay(key, undefined);
-      await engine.updateFile(key);
-    }).catch(() => undefined);
+    if (!fe) return;
+    void fe.engine.then((engine) => this.sendText(fe, engine, key, doc, false, true)).catch(() => undefined);
   }
 
   private onDiskChange(uri: vscode.Uri, kind: 'change' | 'delete'): void {

@@ -176,11 +176,14 @@ export class WorkerEngineClient implements EngineClient {
   panelFacts(id: number, signals: EditorSignals, withWindows: boolean): Promise<PanelFacts> {
     return this.call('panelFacts', [id, signals, withWindows]);
   }
-  setOverlay(path: string, text: string | undefined): Promise<void> {
-    return this.call('setOverlay', [path, text]);
+  editorText(path: string, text: string | undefined, reindex: boolean): Promise<void> {
+    return this.call('editorText', [path, text, reindex]);
   }
-  updateFile(path: string, text?: string): Promise<void> {
-    return this.call('updateFile', [path, text]);
+  reindexEditorText(path: string): Promise<void> {
+    return this.call('reindexEditorText', [path]);
+  }
+  updateFile(path: string): Promise<void> {
+    return this.call('updateFile', [path]);
   }
   removeFile(path: string): Promise<void> {
     return this.call('removeFile', [path]);

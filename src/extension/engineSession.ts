@@ -56,8 +56,16 @@ export interface EngineClient {
   refresh(opts?: RefreshOptions): Promise<IndexStats>;
   compute(pos: CursorPosition, signals: EditorSignals, opts?: SessionComputeOptions & { signal?: AbortSignal }): Promise<ComputedSummary>;
   panelFacts(id: number, signals: EditorSignals, withWindows: boolean): Promise<PanelFacts>;
-  setOverlay(path: string, text: string | undefined): Promise<void>;
-  updateFile(path: string, text?: string): Promise<void>;
+  /**
+   * The editor's text of `path` (undefined: none, read the disk), in one
+   * message however large: queries read it instead of the disk, and with
+   * `reindex` the file's index entry is made from it (or from the disk).
+   */
+  editorText(path: string, text: string | undefined, reindex: boolean): Promise<void>;
+  /** Re-indexes a file from the editor text the engine holds for it (without one, from the disk). */
+  reindexEditorText(path: string): Promise<void>;
+  /** Re-indexes a file from the disk (it changed there). */
+  updateFile(path: string): Promise<void>;
   removeFile(path: string): Promise<void>;
   renameFile(from: string, to: string): Promise<void>;
   ignoreRulesChanged(dir: string): Promise<void>;
@@ -132,12 +140,17 @@ export class EngineSession implements EngineClient {
     return facts;
   }
 
-  async setOverlay(path: string, text: string | undefined): Promise<void> {
+  async editorText(path: string, text: string | undefined, reindex: boolean): Promise<void> {
     this.engine.index.setOverlay(path, text);
+    if (reindex) await this.engine.index.updateFile(path, text);
   }
 
-  async updateFile(path: string, text?: string): Promise<void> {
-    await this.engine.index.updateFile(path, text);
+  async reindexEditorText(path: string): Promise<void> {
+    await this.engine.index.updateFile(path, this.engine.index.overlayOf(path));
+  }
+
+  async updateFile(path: string): Promise<void> {
+    await this.engine.index.updateFile(path);
   }
 
   async removeFile(path: string): Promise<void> {

@@ -67,12 +67,25 @@ describe('engine worker', () => {
   it('applies calls in the order they were made: an overlay is in place for the compute after it', async () => {
     const overlay = SAMPLE_PROJECT['src/main.ts'] + '\nexport const unsavedMarker = 42;\n';
     const plain = await remote.compute({ path: 'src/main.ts', line: 7, column: 0 }, emptySignals());
-    void remote.setOverlay('src/main.ts', overlay); // not awaited: the next call still sees it
+    void remote.editorText('src/main.ts', overlay, false); // not awaited: the next call still sees it
     const edited = await remote.compute({ path: 'src/main.ts', line: 7, column: 0 }, emptySignals());
     assert.ok(!plain.prompt.text.includes('unsavedMarker'));
     assert.ok(edited.prompt.text.includes('unsavedMarker'));
-    await remote.setOverlay('src/main.ts', undefined);
+    await remote.editorText('src/main.ts', undefined, false);
     assert.deepEqual(await remote.chunkIdsInLines('src/main.ts', 1, 1), (await local.chunkIdsInLines('src/main.ts', 1, 1)));
+  });
+
+  it('holds the editor text for queries, indexes it when asked (sent once), and goes back to the disk', async () => {
+    const path = 'src/main.ts';
+    const onDisk = await remote.chunkIdsInLines(path, 1, 10_000);
+    const longer = SAMPLE_PROJECT[path] + '\n' + Array.from({ length: 130 }, (_, k) => `export const v${k} = ${k};`).join('\n');
+    await remote.editorText(path, longer, false);
+    assert.deepEqual(await remote.chunkIdsInLines(path, 1, 10_000), onDisk, 'held for queries, not indexed');
+    await remote.reindexEditorText(path);
+    const edited = await remote.chunkIdsInLines(path, 1, 10_000);
+    assert.ok(edited.length > onDisk.length, edited.join(' '));
+    await remote.editorText(path, undefined, true);
+    assert.deepEqual(await remote.chunkIdsInLines(path, 1, 10_000), onDisk);
   });
 
   it('cancels a compute whose signal aborts, at once, and answers the next one', async () => {

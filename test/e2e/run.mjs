@@ -721,6 +721,36 @@ const SCENARIOS = [
     },
   },
   {
+    name: 'unsaved edit: the copied prompt holds the text typed at the cursor (the engine, in its worker, reads the editor, not the disk)',
+    session: 'main',
+    requires: needCommand('contextBudget.copyPromptMarkdown'),
+    timeoutMs: 90_000,
+    async run({ wb, page, session }) {
+      const marker = `unsavedMarker${Date.now().toString(36)}`;
+      await wb.openFile(CART);
+      const line = lineOf(CART, 'const net = applyDiscount(');
+      await wb.gotoLine(line);
+      await page.keyboard.press('End');
+      await page.keyboard.press('Enter');
+      await page.keyboard.type(`// ${marker}`);
+      if (fs.readFileSync(path.join(session.ws, CART), 'utf8').includes(marker)) throw new Error('the edit reached the disk: this scenario needs it unsaved');
+      let clip = '';
+      const end = Date.now() + 30_000;
+      while (!clip.includes(marker) && Date.now() < end) {
+        await sleep(1000); // past the edit and cursor debounces
+        await page.evaluate(() => navigator.clipboard.writeText('')).catch(() => {});
+        await wb.command('contextBudget.copyPromptMarkdown');
+        for (const stop = Date.now() + 5000; !clip && Date.now() < stop; await sleep(200)) clip = await page.evaluate(() => navigator.clipboard.readText()).catch(() => '');
+        if (!clip.includes(marker)) clip = '';
+      }
+      // Leave the file as it was for the scenarios after this one.
+      await wb.quickInput('>File: Revert File', 'File: Revert File');
+      if (!clip.includes(marker)) throw new Error(`the copied prompt never held the typed ${marker} within 30 s`);
+      const at = clip.split('\n').findIndex((l) => l.includes(marker));
+      return `"// ${marker}" typed at ${CART}:${line + 1}, unsaved: in the copied prompt (line ${at + 1} of ${clip.split('\n').length})`;
+    },
+  },
+  {
     name: 'chat hand-off: @budget and the tool are registered or their absence is explained; a vscode-lm model without chat models falls back and says so',
     session: 'main',
     timeoutMs: 60_000,
