@@ -6,6 +6,7 @@
 import { Worker } from 'node:worker_threads';
 import { EngineError, type EngineOptions } from '../core/engine';
 import { workerScriptPath } from '../core/assets';
+import { withTimeout } from '../core/timeout';
 import type { IndexProgress, IndexStats, RefreshOptions } from '../core/index/workspaceIndex';
 import type { CursorPosition, EditorSignals } from '../core/types';
 import type { EngineToHost, EngineWorkerData, HostToEngine, PlainMethod } from './engineProtocol';
@@ -211,10 +212,7 @@ export class WorkerEngineClient implements EngineClient {
   /** Lets the engine flush its index, then ends the worker. */
   async dispose(): Promise<void> {
     if (this.stopped) return;
-    let timer: NodeJS.Timeout | undefined;
-    const flushed = this.call<void>('dispose', []).catch((err: unknown) => this.hooks.log(`engine dispose: ${err instanceof Error ? err.message : String(err)}`));
-    await Promise.race([flushed, new Promise((r) => (timer = setTimeout(r, DISPOSE_WAIT_MS)))]);
-    clearTimeout(timer);
+    await withTimeout(this.call<void>('dispose', []), DISPOSE_WAIT_MS).catch((err: unknown) => this.hooks.log(`engine dispose: ${err instanceof Error ? err.message : String(err)}`));
     this.stopped = 'the engine was disposed';
     for (const p of this.pending.values()) p.reject(new EngineError(this.stopped));
     this.pending.clear();

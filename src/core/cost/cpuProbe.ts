@@ -14,6 +14,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { HardwareProfile } from './types';
 import { builtinHardware, THIS_CPU_ID } from './profiles';
+import { withTimeout } from '../timeout';
 import { matmulModel, randomFill } from './onnxGraphs';
 
 export const CPU_PROBE_VERSION = 1;
@@ -151,15 +152,6 @@ async function readCache(file: string, key: string): Promise<CacheFile | undefin
   } catch {
     return undefined;
   }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-    timer.unref?.();
-  });
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
 /**

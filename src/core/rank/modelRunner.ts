@@ -9,6 +9,7 @@
 // up to MAX_RESTARTS times, on the provider it had settled on.
 import { Worker } from 'node:worker_threads';
 import { workerScriptPath } from '../assets';
+import { withTimeout } from '../timeout';
 import type { ModelInputs, ModelMeta } from './model';
 import { firstLine, loadOrt, openModelFile, scoreWith, type RankerDevice, type Scores } from './modelSession';
 import { loadUserModel, type UserModel } from './userModel';
@@ -207,11 +208,9 @@ class ModelWorker {
     this.live = undefined;
     if (!live) return;
     const exited = new Promise<void>((resolve) => live.worker.once('exit', () => resolve()));
+    live.worker.ref(); // waited for (an idle worker is unreferenced, and the timeout's timer is too)
     live.worker.postMessage({ id: this.nextId++, op: 'close' } satisfies ModelRequest);
-    let timer: NodeJS.Timeout | undefined;
-    const hung = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), CLOSE_WAIT_MS)));
-    if (await Promise.race([exited.then(() => false), hung])) await live.worker.terminate();
-    clearTimeout(timer);
+    await withTimeout(exited, CLOSE_WAIT_MS).catch(() => live.worker.terminate());
   }
 }
 
