@@ -523,12 +523,13 @@ export class Controller implements vscode.Disposable {
     // The engine answers asynchronously: a state built for an older answer is not posted after a newer one.
     const seq = ++this.panelSeq;
     const latest = this.latest;
+    const signals = latest ? this.currentSignals(latest.target) : undefined;
     let engine: EngineInfo | undefined;
     let facts: PanelFacts | undefined;
     try {
       const client = latest ? await latest.target.folderEngine.engine : undefined;
       engine = await client?.info();
-      if (client && latest) facts = await client.panelFacts(latest.computed.id, this.currentSignals(latest.target), panel.visible);
+      if (client && latest && signals) facts = await client.panelFacts(latest.computed.id, signals, panel.visible);
     } catch {
       // No engine (it failed to open or stopped): the panel shows the messages.
     }
@@ -543,7 +544,7 @@ export class Controller implements vscode.Disposable {
         facts,
         indexing: fe?.indexing ? { files: fe.indexing.done, total: fe.indexing.total || undefined, done: false } : null,
         messages,
-        excludedPaths: latest ? this.currentSignals(latest.target).excluded.filter((e) => !e.includes('#')) : [],
+        excludedPaths: signals ? signals.excluded.filter((e) => !e.includes('#')) : [],
         busy: this.busy,
       },
       this.settings.engine.userModels,

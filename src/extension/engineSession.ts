@@ -142,7 +142,7 @@ export class EngineSession implements EngineClient {
 
   async editorText(path: string, text: string | undefined, reindex: boolean): Promise<void> {
     this.engine.index.setOverlay(path, text);
-    if (reindex) await this.engine.index.updateFile(path, text);
+    if (reindex) await this.reindexEditorText(path);
   }
 
   async reindexEditorText(path: string): Promise<void> {

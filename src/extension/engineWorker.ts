@@ -29,10 +29,11 @@ opening.then(
 
 async function answer(session: EngineSession, call: EngineCall): Promise<void> {
   const id = call.id;
+  // Only a refresh or a compute reads it; a cancel for any other call finds nothing to stop.
+  const abort = new AbortController();
+  aborts.set(id, abort);
   try {
     if (call.method === 'refresh') {
-      const abort = new AbortController();
-      aborts.set(id, abort);
       let last = 0;
       const onProgress = (p: IndexProgress) => {
         const now = Date.now();
@@ -43,8 +44,6 @@ async function answer(session: EngineSession, call: EngineCall): Promise<void> {
       };
       post({ id, ok: await session.refresh({ signal: abort.signal, onProgress }) });
     } else if (call.method === 'compute') {
-      const abort = new AbortController();
-      aborts.set(id, abort);
       const [pos, signals, opts] = call.args as Parameters<EngineSession['compute']>;
       const { behind, ...summary }: ComputedSummary = await session.compute(pos, signals, { ...opts, signal: abort.signal });
       post({ id, ok: summary, ...(behind ? { behind: true as const } : {}) });

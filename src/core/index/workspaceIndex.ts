@@ -463,12 +463,12 @@ export class WorkspaceIndex implements IndexView {
     await this.updateFile(to, overlay);
   }
 
-  /** The editor's unsaved text for a file; chunkText/fileText read it instead of the disk. */
   /** The editor text set for `path`, if any. */
   overlayOf(path: string): string | undefined {
     return this.overlays.get(path);
   }
 
+  /** The editor's unsaved text for a file; chunkText/fileText read it instead of the disk. */
   setOverlay(path: string, text: string | undefined): void {
     if (text === undefined) this.overlays.delete(path);
     else this.overlays.set(path, text);
