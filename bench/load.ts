@@ -21,12 +21,11 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { writeHeapSnapshot } from 'node:v8';
-import { ContextEngine, type ComputedContext, type EngineOptions } from '../src/core/engine';
+import type { EngineOptions } from '../src/core/engine';
 import { workerScriptPath } from '../src/core/assets';
-import type { IndexStats, RefreshOptions } from '../src/core/index/workspaceIndex';
-import { emptySignals, type CursorPosition } from '../src/core/types';
+import { emptySignals } from '../src/core/types';
 import { WorkerEngineClient } from '../src/extension/engineClient';
-import type { ComputedSummary } from '../src/extension/engineSession';
+import { EngineSession, type EngineClient } from '../src/extension/engineSession';
 import { walkSources } from './corpus';
 
 const repoRoot = join(__dirname, '..');
@@ -46,11 +45,13 @@ const QUERIES = !args.includes('--no-queries');
 const IN_PROCESS = args.includes('--in-process');
 const log = (s: string) => console.log(s);
 
-/** The engine as the bench drives it: on this thread (--in-process) or in the extension's engine worker. */
+/**
+ * The engine as the bench drives it: the extension's engine worker, or with
+ * --in-process an EngineSession on this thread; both answer EngineClient's calls.
+ */
 interface BenchEngine {
+  client: EngineClient;
   where: string;
-  refresh(opts?: RefreshOptions): Promise<IndexStats>;
-  compute(pos: CursorPosition, budget: number, answerWhileBuilding: boolean): Promise<Pick<ComputedContext | ComputedSummary, 'report' | 'behind'>>;
   /** The file queries ask about: the first indexed (in process), or the generator's first file. */
   queryPath(): string | undefined;
   /** Waits for the cache save running behind the refresh (in the worker: through dispose). */
@@ -63,35 +64,30 @@ interface BenchEngine {
 async function openBenchEngine(options: Omit<EngineOptions, 'log'>, engineLog?: string[]): Promise<BenchEngine> {
   const logTo = (m: string) => engineLog?.push(m);
   if (IN_PROCESS) {
-    const engine = await ContextEngine.open({ ...options, log: logTo });
+    const session = await EngineSession.open({ ...options, log: logTo });
+    const { index } = session.engine;
     return {
+      client: session,
       where: 'this thread (--in-process)',
-      refresh: (opts) => engine.refresh(opts),
-      compute: (pos, budget, answerWhileBuilding) => engine.compute(pos, emptySignals(), { budget, answerWhileBuilding }),
-      queryPath: () => engine.index.files()[Symbol.iterator]().next().value as string | undefined,
-      flush: () => engine.index.flush(),
+      queryPath: () => index.files()[Symbol.iterator]().next().value as string | undefined,
+      flush: () => index.flush(),
       tokenizerLine: () => {
-        const tok = engine.index.tokens.tokenizer.stats();
+        const tok = index.tokens.tokenizer.stats();
         return `tokenizer: ${tok.pieces.toLocaleString('en-US')} pieces remembered, ${tok.pieceMisses.toLocaleString('en-US')} encoded by BPE, ${tok.slowTexts} texts off the fast path; BPE tables built on this thread: ${tok.bpeBuilt}; worker: ${tok.worker ? JSON.stringify(tok.worker) : 'none (--no-token-worker)'}`;
       },
-      dispose: () => engine.dispose(),
+      dispose: () => session.dispose(),
     };
   }
   const script = workerScriptPath('engineWorker.js');
   if (!script) throw new Error('dist/engineWorker.js is not built: run npm run build (or pass --in-process)');
-  const engine = await WorkerEngineClient.open(script, options, { log: logTo });
+  const client = await WorkerEngineClient.open(script, options, { log: logTo });
   let disposed: Promise<void> | undefined;
-  const dispose = () => (disposed ??= engine.dispose());
-  return {
-    where: 'the engine worker, as in the extension',
-    refresh: (opts) => engine.refresh(opts),
-    compute: (pos, budget, answerWhileBuilding) => engine.compute(pos, emptySignals(), { budget, answerWhileBuilding }),
-    queryPath: () => 'm0/p0/f0.js',
-    flush: dispose,
-    tokenizerLine: () => undefined,
-    dispose,
-  };
+  const dispose = () => (disposed ??= client.dispose());
+  return { client, where: 'the engine worker, as in the extension', queryPath: () => 'm0/p0/f0.js', flush: dispose, tokenizerLine: () => undefined, dispose };
 }
+
+/** A query as the status bar asks it, for `path` at line 5. */
+const statusQuery = (engine: BenchEngine, path: string, answerWhileBuilding: boolean) => engine.client.compute({ path, line: 5, column: 0 }, emptySignals(), { budget: 4000, answerWhileBuilding });
 const la = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 
 /** Real source text to cut files from: .js/.ts files of node_modules, up to ~24 MB. */
@@ -225,7 +221,7 @@ async function main(): Promise<void> {
     allocSession.connect();
     allocSession.post('HeapProfiler.startSampling', { samplingInterval: 256 * 1024, includeObjectsCollectedByMinorGC: true, includeObjectsCollectedByMajorGC: true } as object);
   }
-  const refreshing = engine.refresh({ signal: abort.signal, onProgress: (p) => (lastProgress = p) });
+  const refreshing = engine.client.refresh({ signal: abort.signal, onProgress: (p) => (lastProgress = p) });
   let finished = false;
   let returnedAt = 0;
   let scanDoneAt = 0;
@@ -247,7 +243,7 @@ async function main(): Promise<void> {
     if (first && QUERIES) {
       const t = performance.now();
       try {
-        const { report } = await engine.compute({ path: first, line: 5, column: 0 }, 4000, true);
+        const { report } = await statusQuery(engine, first, true);
         queryTimes.push(performance.now() - t);
         queryAnswers.push(`${report.totals.indexedFiles} files indexed → ${report.items.length} candidates, ${report.totals.promptTokens} prompt tokens in ${(performance.now() - t).toFixed(0)} ms`);
       } catch (err) {
@@ -382,7 +378,7 @@ async function queriesAfterIndexing(engine: BenchEngine): Promise<string[]> {
   if (!first) return [];
   const ask = async () => {
     const t = performance.now();
-    const c = await engine.compute({ path: first, line: 5, column: 0 }, 4000, true);
+    const c = await statusQuery(engine, first, true);
     return { c, ms: performance.now() - t };
   };
   const out: string[] = [];
@@ -409,11 +405,11 @@ async function warmStart(root: string, cacheDir: string): Promise<void> {
   const gaps = ticks.gaps;
   h.enable();
   log(`warm start: monotonic ${Number(process.hrtime.bigint() / 1000n)} µs at the refresh's start`);
-  const stats = await engine.refresh();
+  const stats = await engine.client.refresh();
   const refreshMs = performance.now() - t;
   const first = engine.queryPath()!;
   const q = performance.now();
-  const { report } = await engine.compute({ path: first, line: 5, column: 0 }, 4000, false);
+  const { report } = await statusQuery(engine, first, false);
   const queryMs = performance.now() - q;
   if (IN_PROCESS) await engine.flush();
   h.disable();
