@@ -21,7 +21,7 @@ import type { ModelMeta } from '../src/core/rank/model';
 import { startModelRunner } from '../src/core/rank/modelRunner';
 import { rng } from '../src/core/rank/text';
 import { emptySignals, type RankedChunk } from '../src/core/types';
-import { WorkerEngineClient } from '../src/extension/engineClient';
+import { EngineProcessClient } from '../src/extension/engineClient';
 import { statusView } from '../src/extension/statusText';
 import { runCostBench } from './cost.bench';
 import { assembleCorpus } from './corpus';
@@ -183,26 +183,26 @@ async function statusBarBench(corpus: string): Promise<void> {
   }
   log(`first query ${ms(firstMs)} · stable layer vs off, medians: another file ×${(medians[1][0] / medians[0][0]).toFixed(2)}, within a file ×${(medians[1][1] / medians[0][1]).toFixed(2)}, edit ×${(medians[1][2] / medians[0][2]).toFixed(2)}`);
   engine.updateSettings({ stableShare: share });
-  await workerRoundTrip(engine, cacheDir, files);
+  await processRoundTrip(engine, cacheDir, files);
   await engine.dispose();
   rmSync(cacheDir, { recursive: true, force: true });
 }
 
 /**
- * The extension calls the engine in its worker thread (engineClient.ts): the
+ * The extension calls the engine in its own process (engineClient.ts): the
  * same cursor moves through that client, against the engine on this thread
  * (baseline), passes interleaved. The difference is the round trip: messages
  * and copying the report and the prompt.
  */
-async function workerRoundTrip(engine: ContextEngine, cacheDir: string, files: string[]): Promise<void> {
-  const script = workerScriptPath('engineWorker.js');
-  if (!script) return log('worker round trip: dist/engineWorker.js is not built');
-  const client = await WorkerEngineClient.open(script, { root: engine.root, settings: { budget: 8192 }, index: { cacheDir, tokenWorker: true }, ranker: { device: 'cpu' } }, { log: () => undefined });
+async function processRoundTrip(engine: ContextEngine, cacheDir: string, files: string[]): Promise<void> {
+  const script = workerScriptPath('engineProcess.js');
+  if (!script) return log('engine process round trip: dist/engineProcess.js is not built');
+  const client = await EngineProcessClient.open(script, { root: engine.root, settings: { budget: 8192 }, index: { cacheDir, tokenWorker: true }, ranker: { device: 'cpu' } }, { log: () => undefined });
   await client.refresh();
   const moves = files.slice(0, 40).map((path, i) => ({ path, line: 1 + ((i * 13) % Math.max(1, (engine.index.fileText(path) ?? '').split('\n').length)), column: 0 }));
   // Warmed as the engine on this thread was by the passes before (its first query also loads the ranker).
   for (let k = 0; k < 3; k++) for (const pos of moves) await client.compute(pos, emptySignals());
-  const times = { here: [] as number[], worker: [] as number[], inside: [] as number[], ping: [] as number[] };
+  const times = { here: [] as number[], remote: [] as number[], inside: [] as number[], ping: [] as number[] };
   for (let pass = 0; pass < 2; pass++) {
     for (const pos of moves) {
       let t = performance.now();
@@ -211,7 +211,7 @@ async function workerRoundTrip(engine: ContextEngine, cacheDir: string, files: s
       t = performance.now();
       const { report } = await client.compute(pos, emptySignals());
       statusView(report, { warnAt: 0.8, errorAt: 1 });
-      times.worker.push(performance.now() - t);
+      times.remote.push(performance.now() - t);
       times.inside.push(report.timings.totalMs);
       t = performance.now();
       await client.info();
@@ -219,9 +219,9 @@ async function workerRoundTrip(engine: ContextEngine, cacheDir: string, files: s
     }
   }
   log(
-    `cursor move → text through the engine worker (as the extension runs it): median ${ms(median(times.worker))}, p95 ${ms(p95(times.worker))} ` +
+    `cursor move → text through the engine process (as the extension runs it): median ${ms(median(times.remote))}, p95 ${ms(p95(times.remote))} ` +
       `(the engine's own compute in there: median ${ms(median(times.inside))}; a call with a small answer: median ${ms(median(times.ping))}); ` +
-      `engine on this thread (baseline) median ${ms(median(times.here))}, p95 ${ms(p95(times.here))}: ×${(median(times.worker) / median(times.here)).toFixed(2)}`,
+      `engine on this thread (baseline) median ${ms(median(times.here))}, p95 ${ms(p95(times.here))}: ×${(median(times.remote) / median(times.here)).toFixed(2)}`,
   );
   await client.dispose();
 }

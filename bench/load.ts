@@ -12,8 +12,10 @@
 // --heap-snapshot FILE (with --warm or --warm-only: a heap snapshot of the warm index after its first query)
 // --gc-probe (with --warm or --warm-only, under node --expose-gc: times five full collections of the warm index;
 //   a major GC's marking work grows with the objects the heap holds, and on two cores it queues behind the workers)
-// --in-process (the engine on this thread, as the CLI runs it; by default it runs in the engine worker as in the
+// --in-process (the engine on this thread, as the CLI runs it; by default it runs in the engine process as in the
 //   extension, and this thread only sends calls: its event loop is what the editor would feel)
+// --engine-nice N (the engine process's nice value; default the extension's, below normal)
+// --engine-flags "FLAGS" (the engine process's V8 flags instead of the extension's)
 // Measurements, not a test: nothing here fails a build.
 import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
@@ -24,7 +26,7 @@ import { writeHeapSnapshot } from 'node:v8';
 import type { EngineOptions } from '../src/core/engine';
 import { workerScriptPath } from '../src/core/assets';
 import { emptySignals } from '../src/core/types';
-import { WorkerEngineClient } from '../src/extension/engineClient';
+import { ENGINE_PRIORITY, ENGINE_V8_FLAGS, EngineProcessClient } from '../src/extension/engineClient';
 import { EngineSession, type EngineClient } from '../src/extension/engineSession';
 import { walkSources } from './corpus';
 
@@ -43,10 +45,12 @@ const WORKERS: number | 'auto' = args.includes('--workers') ? opt('workers', 0) 
 /** --no-queries: measure the event loop under indexing alone (queries rank on the main thread). */
 const QUERIES = !args.includes('--no-queries');
 const IN_PROCESS = args.includes('--in-process');
+const ENGINE_NICE = opt('engine-nice', ENGINE_PRIORITY);
+const ENGINE_FLAGS = args.includes('--engine-flags') ? args[args.indexOf('--engine-flags') + 1].split(/\s+/).filter(Boolean) : ENGINE_V8_FLAGS;
 const log = (s: string) => console.log(s);
 
 /**
- * The engine as the bench drives it: the extension's engine worker, or with
+ * The engine as the bench drives it: the extension's engine process, or with
  * --in-process an EngineSession on this thread; both answer EngineClient's calls.
  */
 interface BenchEngine {
@@ -54,8 +58,10 @@ interface BenchEngine {
   where: string;
   /** The file queries ask about: the first indexed (in process), or the generator's first file. */
   queryPath(): string | undefined;
-  /** Waits for the cache save running behind the refresh (in the worker: through dispose). */
+  /** Waits for the cache save running behind the refresh (in the engine process: through dispose). */
   flush(): Promise<void>;
+  /** The engine process's resident memory now, and its peak so far (bytes; Linux's /proc): none when it runs on this thread. */
+  processMemory(): { rss: number; peak: number } | undefined;
   /** The tokenizer's counters (in process only). */
   tokenizerLine(): string | undefined;
   dispose(): Promise<void>;
@@ -75,15 +81,31 @@ async function openBenchEngine(options: Omit<EngineOptions, 'log'>, engineLog?: 
         const tok = index.tokens.tokenizer.stats();
         return `tokenizer: ${tok.pieces.toLocaleString('en-US')} pieces remembered, ${tok.pieceMisses.toLocaleString('en-US')} encoded by BPE, ${tok.slowTexts} texts off the fast path; BPE tables built on this thread: ${tok.bpeBuilt}; worker: ${tok.worker ? JSON.stringify(tok.worker) : 'none (--no-token-worker)'}`;
       },
+      processMemory: () => undefined,
       dispose: () => session.dispose(),
     };
   }
-  const script = workerScriptPath('engineWorker.js');
-  if (!script) throw new Error('dist/engineWorker.js is not built: run npm run build (or pass --in-process)');
-  const client = await WorkerEngineClient.open(script, options, { log: logTo });
+  const script = workerScriptPath('engineProcess.js');
+  if (!script) throw new Error('dist/engineProcess.js is not built: run npm run build (or pass --in-process)');
+  const client = await EngineProcessClient.open(script, options, { log: logTo }, { priority: ENGINE_NICE, v8Flags: ENGINE_FLAGS });
   let disposed: Promise<void> | undefined;
   const dispose = () => (disposed ??= client.dispose());
-  return { client, where: 'the engine worker, as in the extension', queryPath: () => 'm0/p0/f0.js', flush: dispose, tokenizerLine: () => undefined, dispose };
+  const pid = client.pid;
+  let last: { rss: number; peak: number } | undefined;
+  const processMemory = () => (last = (pid !== undefined && procMemory(pid)) || last);
+  return { client, where: `the engine process at nice ${ENGINE_NICE}${ENGINE_FLAGS.length ? ` with ${ENGINE_FLAGS.join(' ')}` : ''}, as in the extension`, queryPath: () => 'm0/p0/f0.js', flush: dispose, tokenizerLine: () => undefined, processMemory, dispose };
+}
+
+/** A process's resident and peak resident memory in bytes, from /proc (Linux); undefined elsewhere or once it has exited. */
+function procMemory(pid: number): { rss: number; peak: number } | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+    const m = { rss: kb('VmRSS'), peak: kb('VmHWM') };
+    return Number.isFinite(m.rss) && Number.isFinite(m.peak) ? m : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A query as the status bar asks it, for `path` at line 5. */
@@ -155,7 +177,14 @@ async function main(): Promise<void> {
     return;
   }
 
-  let peakRss = process.memoryUsage().rss;
+  /** What the engine logs (the extension's output channel): printed at the end. */
+  const engineLog: string[] = [];
+  const engine = await openBenchEngine({ root, index: { cacheDir, workers: WORKERS, tokenWorker: !args.includes('--no-token-worker') }, ranker: { device: 'cpu' } }, engineLog);
+  log(`engine on ${engine.where}`);
+  /** This process's RSS plus the engine process's, sampled together: what the extension costs the machine. */
+  const totalRss = () => process.memoryUsage().rss + (engine.processMemory()?.rss ?? 0);
+  let peakRss = totalRss();
+  let hostPeakRss = process.memoryUsage().rss;
   /** When the peak came (s since the refresh began), with this thread's heap and external memory then: the rest of RSS is worker threads, native code and allocator slack. */
   let peakAt = { s: 0, heap: 0, external: 0, workersBusy: false };
   // (Set once the refresh starts; the timer runs from before.)
@@ -163,15 +192,13 @@ async function main(): Promise<void> {
   let indexing = false;
   const rssTimer = setInterval(() => {
     const m = process.memoryUsage();
-    if (m.rss > peakRss) {
-      peakRss = m.rss;
+    const rss = m.rss + (engine.processMemory()?.rss ?? 0);
+    hostPeakRss = Math.max(hostPeakRss, m.rss);
+    if (rss > peakRss) {
+      peakRss = rss;
       peakAt = { s: (performance.now() - refreshStart) / 1000, heap: m.heapUsed, external: m.external, workersBusy: indexing };
     }
   }, 100);
-  /** What the engine logs (the extension's output channel): printed at the end. */
-  const engineLog: string[] = [];
-  const engine = await openBenchEngine({ root, index: { cacheDir, workers: WORKERS, tokenWorker: !args.includes('--no-token-worker') }, ranker: { device: 'cpu' } }, engineLog);
-  log(`engine on ${engine.where}`);
   const h = monitorEventLoopDelay({ resolution: 5 });
   // A second, independent stall probe; times from the refresh's start, to match against a --cpu-prof profile.
   const ticks = timerGaps(() => started);
@@ -277,7 +304,8 @@ async function main(): Promise<void> {
   clearInterval(rssTimer);
   clearInterval(eldTimer);
   gcObserver.disconnect();
-  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  peakRss = Math.max(peakRss, totalRss());
+  const engineMemory = engine.processMemory();
   log(`indexing: ${stats.complete ? 'complete' : 'aborted'} after ${((returned - started) / 1000).toFixed(1)} s; phase ${lastProgress.phase} ${lastProgress.done}/${lastProgress.total}`);
   log(`  index: ${stats.files} files, ${stats.chunks} chunks, ${stats.tokens.toLocaleString('en-US')} tokens, ${(stats.bytes / 1e6).toFixed(0)} MB; skipped ${JSON.stringify(stats.skipped)}`);
   log(`  cache written ${((savedAt - returned) / 1000).toFixed(1)} s after the refresh returned (measured below too)`);
@@ -286,6 +314,10 @@ async function main(): Promise<void> {
   if (abortedAt !== undefined) log(`  abort → refresh returned in ${(returned - abortedAt).toFixed(0)} ms (partial: ${stats.files} files)`);
   log(`  event loop (monitorEventLoopDelay): max ${(h.max / 1e6).toFixed(1)} ms, p99 ${(h.percentile(99) / 1e6).toFixed(1)} ms, mean ${(h.mean / 1e6).toFixed(1)} ms; the max seen by ${eldMaxAt.toFixed(1)} s  [target: max ≤ 50 ms]`);
   const maxGap = ticks.gaps.reduce((m, g) => Math.max(m, g.ms), 0);
+  // The timer probe's longest gap in the 1.5 s before the maximum above was seen (it is checked every 100 ms):
+  // the two probes see one stall alike, give or take their periods (5 and 10 ms).
+  const nearMax = ticks.gaps.filter((g) => g.at > eldMaxAt - 1.5 && g.at <= eldMaxAt).sort((a, b) => b.ms - a.ms)[0];
+  if (nearMax) log(`    the timer probe's longest gap in the 1.5 s before: ${describeGap(nearMax)}`);
   const longGaps = ticks.gaps.filter((g) => g.ms > 30);
   for (const g of longGaps) g.marking = markingSpans.some((m) => g.at < m.at + m.ms / 1000 && m.at < g.at + (g.ms + 10) / 1000);
   log(`  event loop (10 ms timer gaps, times from the refresh's start, monotonic ${startedMonoUs} µs): longest extra delay ${maxGap.toFixed(1)} ms; ${longGaps.filter((g) => g.ms > 50).length} over 50 ms, ${longGaps.length} over 30 ms${longGaps.length ? `, longest: ${[...longGaps].sort((a, b) => b.ms - a.ms).slice(0, 12).map(describeGap).join(', ')}` : ''}`);
@@ -296,8 +328,12 @@ async function main(): Promise<void> {
   log(`  GC pauses over 5 ms on this thread: ${gcPauses.length}${gcPauses.length ? `, longest: ${[...gcPauses].sort((a, b) => b.ms - a.ms).slice(0, 6).map((g) => `${g.ms.toFixed(0)} ms ${gcKinds[g.kind] ?? g.kind} at ${g.at.toFixed(2)} s`).join(', ')}` : ''}`);
   const mu = process.memoryUsage();
   log(`  at the end: RSS ${(mu.rss / 2 ** 20).toFixed(0)} MiB, JS heap ${(mu.heapUsed / 2 ** 20).toFixed(0)} MiB, external+WASM ${((mu.external + mu.arrayBuffers) / 2 ** 20).toFixed(0)} MiB`);
-  log(`  peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB (process.resourceUsage maxRSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB)  [target ≤ 1024 MiB]`);
-  log(`    at ${peakAt.s.toFixed(1)} s (${peakAt.workersBusy ? 'while indexing' : 'after the refresh'}): JS heap ${(peakAt.heap / 2 ** 20).toFixed(0)} MiB, external ${(peakAt.external / 2 ** 20).toFixed(0)} MiB`);
+  const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+  if (engineMemory) {
+    log(`  peak RSS, this process and the engine process sampled together every 100 ms: ${mib(peakRss)}  [target ≤ 1024 MiB]`);
+    log(`    apart: this process ${mib(hostPeakRss)} (maxRSS ${mib(process.resourceUsage().maxRSS * 1024)}), the engine process ${mib(engineMemory.peak)} (its VmHWM); their sum ${mib(process.resourceUsage().maxRSS * 1024 + engineMemory.peak)} bounds the total`);
+  } else log(`  peak RSS ${mib(peakRss)} (process.resourceUsage maxRSS ${mib(process.resourceUsage().maxRSS * 1024)})  [target ≤ 1024 MiB]`);
+  log(`    at ${peakAt.s.toFixed(1)} s (${peakAt.workersBusy ? 'while indexing' : 'after the refresh'}): this thread's JS heap ${(peakAt.heap / 2 ** 20).toFixed(0)} MiB, external ${(peakAt.external / 2 ** 20).toFixed(0)} MiB`);
   const tokLine = engine.tokenizerLine();
   if (tokLine) log(`  ${tokLine}`);
   log(`  queries during indexing: ${queryTimes.length}, median ${(queryTimes.sort((a, b) => a - b)[Math.floor(queryTimes.length / 2)] ?? 0).toFixed(0)} ms, max ${Math.max(0, ...queryTimes).toFixed(0)} ms`);
@@ -395,10 +431,12 @@ async function queriesAfterIndexing(engine: BenchEngine): Promise<string[]> {
 
 /** --warm: a second engine on the cache the first one wrote, as when the editor opens the workspace again. */
 async function warmStart(root: string, cacheDir: string): Promise<void> {
-  let peak = process.memoryUsage().rss;
-  const rssTimer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 100);
   const engine = await openBenchEngine({ root, index: { cacheDir, workers: WORKERS, tokenWorker: !args.includes('--no-token-worker') }, ranker: { device: 'cpu' } });
   log(`warm start: engine on ${engine.where}`);
+  // This process's RSS plus the engine process's, sampled together.
+  const totalRss = () => process.memoryUsage().rss + (engine.processMemory()?.rss ?? 0);
+  let peak = totalRss();
+  const rssTimer = setInterval(() => (peak = Math.max(peak, totalRss())), 100);
   const h = monitorEventLoopDelay({ resolution: 5 });
   const t = performance.now();
   const ticks = timerGaps(() => t);
@@ -421,7 +459,8 @@ async function warmStart(root: string, cacheDir: string): Promise<void> {
   const sorted = [...gaps].sort((a, b) => b.ms - a.ms);
   log(`warm start: ${stats.files} files in ${(refreshMs / 1000).toFixed(1)} s (${stats.filesFromCache} from the cache, ${stats.filesRead} read); first query ${queryMs.toFixed(0)} ms, ${report.totals.promptTokens} prompt tokens`);
   log(`  event loop: monitorEventLoopDelay max ${(h.max / 1e6).toFixed(1)} ms, p99 ${(h.percentile(99) / 1e6).toFixed(1)} ms; 10 ms timer gaps: ${gaps.filter((g) => g.ms > 50).length} over 50 ms, longest ${sorted.slice(0, 8).map(describeGap).join(', ')}  [target: max ≤ 50 ms]`);
-  log(`  peak RSS ${(peak / 2 ** 20).toFixed(0)} MiB${args.includes('--warm-only') ? '' : ' (this process held the cold index until just before: run --warm-only --cache DIR for a fresh one)'}`);
+  const engineMemory = engine.processMemory();
+  log(`  peak RSS ${(peak / 2 ** 20).toFixed(0)} MiB${engineMemory ? ` (this process and the engine process sampled together; the engine process's VmHWM ${(engineMemory.peak / 2 ** 20).toFixed(0)} MiB)` : ''}${args.includes('--warm-only') || engineMemory ? '' : ' (this process held the cold index until just before: run --warm-only --cache DIR for a fresh one)'}`);
   await engine.dispose();
 }
 

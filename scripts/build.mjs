@@ -30,7 +30,7 @@ const nodeEntries = [
   ['src/core/index/indexWorker.ts', 'indexWorker'],
   ['src/core/tokens/bpeWorker.ts', 'bpeWorker'],
   ['src/core/rank/modelWorker.ts', 'modelWorker'],
-  ['src/extension/engineWorker.ts', 'engineWorker'],
+  ['src/extension/engineProcess.ts', 'engineProcess'],
 ];
 // Dev tools never ship in the VSIX (.vscodeignore whitelists only the above).
 const devEntries = [

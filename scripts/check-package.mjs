@@ -18,7 +18,7 @@ export const REQUIRED = [
   ['dist/indexWorker.js', 'index worker bundle'],
   ['dist/bpeWorker.js', 'tokenizer worker bundle'],
   ['dist/modelWorker.js', 'ranker model worker bundle'],
-  ['dist/engineWorker.js', 'engine worker bundle'],
+  ['dist/engineProcess.js', 'engine process bundle'],
   ['dist/node_modules/onnxruntime-node/package.json', 'onnxruntime-node package'],
   ['dist/node_modules/onnxruntime-node/dist/index.js', 'onnxruntime-node JS entry'],
   ['dist/node_modules/onnxruntime-common/package.json', 'onnxruntime-common package'],

@@ -42,6 +42,8 @@ interface FolderEngine {
    */
   sentTexts: Map<string, number>;
   indexing?: { done: number; total: number; cancel: vscode.CancellationTokenSource };
+  /** Its engine's process died: the calls it had in flight fail, and that is not reported again (its restart is logged). */
+  stopped?: boolean;
 }
 
 interface Target {
@@ -217,12 +219,13 @@ export class Controller implements vscode.Disposable {
   }
 
   /**
-   * The engine's worker crashed (its calls in flight were cancelled): the next
+   * The engine's process stopped (its calls in flight were cancelled): the next
    * recompute opens a fresh one, its index from the cache. One that keeps
    * crashing stays down, with a message, until the settings change or the index is rebuilt.
    */
   private engineStopped(fe: FolderEngine): void {
     if (this.engines.get(fe.key) !== fe) return;
+    fe.stopped = true;
     fe.indexing?.cancel.cancel();
     if (this.latest?.target.folderEngine === fe) this.latest = undefined;
     const { restart, count } = this.restarts.crashed(fe.key);
@@ -230,7 +233,7 @@ export class Controller implements vscode.Disposable {
     if (!restart) {
       const down = Promise.reject(new Error(`the engine for ${name} stopped ${count} times in ${this.restarts.windowMs / 60_000} minutes and was not started again; see the log, then run "Context Budget: Rebuild Index" or reload the window`));
       down.catch(() => undefined);
-      this.engines.set(fe.key, { ...fe, engine: down, indexing: undefined });
+      this.engines.set(fe.key, { ...fe, engine: down, indexing: undefined, stopped: false });
     } else {
       this.engines.delete(fe.key);
       this.log.warn(`the engine for ${name} stopped; starting it again`);
@@ -284,7 +287,7 @@ export class Controller implements vscode.Disposable {
           `(${stats.filesRead} read, ${stats.filesFromCache} from cache; skipped ${JSON.stringify(stats.skipped)})${stats.complete ? '' : ' — cancelled, partial'}`,
       );
     } catch (err) {
-      this.reportError(err);
+      if (!fe.stopped) this.reportError(err);
     } finally {
       clearTimeout(notifyTimer);
       fe.indexing = undefined;
@@ -380,7 +383,7 @@ export class Controller implements vscode.Disposable {
       void this.lm.calibrateLater(() => engine.samples(computed.id), (texts) => engine.countTokens(texts));
       return computed;
     } catch (err) {
-      if (run.isCurrent() && !run.signal.aborted) this.reportError(err);
+      if (run.isCurrent() && !run.signal.aborted && !t.folderEngine.stopped) this.reportError(err);
       return undefined;
     } finally {
       if (run.isCurrent()) this.busy = false;

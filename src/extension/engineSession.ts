@@ -1,7 +1,7 @@
 // The engine as the extension host talks to it: every call takes and returns
-// plain data, so one session can live in the engine worker (engineWorker.ts,
-// where its heap and its collections never pause the editor) or, when no
-// worker is built, on the calling thread. No VS Code API here.
+// plain data, so one session can live in the engine process (engineProcess.ts,
+// where its heap and its collections never pause the editor) or, when that
+// script is not built, on the calling thread. No VS Code API here.
 import { ContextEngine, type ComputedContext, type ComputeOptions, type EngineOptions, type EngineSettings } from '../core/engine';
 import type { HardwareProfile, ModelProfile } from '../core/cost/types';
 import type { IndexStats, RefreshOptions } from '../core/index/workspaceIndex';
@@ -48,7 +48,7 @@ export interface SessionComputeOptions {
   answerWhileBuilding?: boolean;
 }
 
-/** The calls every engine client answers (EngineSession here, WorkerEngineClient through a worker). */
+/** The calls every engine client answers (EngineSession here, EngineProcessClient through a child process). */
 export interface EngineClient {
   info(): Promise<EngineInfo>;
   /** False when the new settings need a new engine (another tokenizer, a CPU probe). */

@@ -32,7 +32,7 @@ const REQUIRED = [
   'dist/indexWorker.js',
   'dist/bpeWorker.js',
   'dist/modelWorker.js',
-  'dist/engineWorker.js',
+  'dist/engineProcess.js',
   'dist/tiktoken_bg.wasm',
   'dist/encoders/o200k_base.json',
   'dist/encoders/cl100k_base.json',

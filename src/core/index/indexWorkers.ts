@@ -100,14 +100,12 @@ export class IndexWorkerPool {
   }
 
   private spawn(): Slot {
-    // Workers keep normal CPU priority. At nice 10 (tried) they were starved on
-    // 2 cores while holding locks that the extension host's thread then waited
-    // for (glibc's allocator, V8's collector): bench:load at 100,000 files had
-    // 75–98 ms stalls with that thread asleep on a lock in 4 of 9 runs (perf
-    // sched traces); at normal priority 1 of 8, 46–56 ms, inside a GC pause.
-    // Tried again with the whole engine in its worker at nice 10 (all its
-    // threads): longest host-thread gaps 56, 24 and 64 ms (the 64 ms one asleep
-    // 70 ms), against 49, 33 and 39 ms at normal priority.
+    // Workers take the priority of the thread that starts them: in the
+    // extension, the engine process's, below normal (engineClient.ts). Lowered
+    // inside the extension host's own process instead (tried twice), they were
+    // starved on 2 cores while holding locks that the host's thread then waited
+    // for (glibc's allocator, V8's collector): 64–98 ms stalls with that thread
+    // asleep on a lock (bench:load, perf sched traces).
     const worker = new Worker(this.script, {
       // Parsing makes garbage by the megabyte; small generations collect it early
       // (bench: peak RSS of a cold index 560 → 475 MB, same time). A dense 1 MB

@@ -30,7 +30,7 @@ export type ModelRequest = { id: number; x: ModelInputs } | { id: number; texts:
 /**
  * How long close waits for the worker to end itself. Ended from outside while
  * inside ONNX Runtime's native run, the binding throws in C++ and the whole
- * process aborts (seen when the engine worker above it exited mid-query), so
+ * process aborts (seen when the engine's worker thread, which had started it, exited mid-query), so
  * the worker ends on its own between runs and is terminated only if it hangs.
  */
 const CLOSE_WAIT_MS = 5_000;
