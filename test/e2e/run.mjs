@@ -721,7 +721,7 @@ const SCENARIOS = [
     },
   },
   {
-    name: 'unsaved edit: the copied prompt holds the text typed at the cursor (the engine, in its worker, reads the editor, not the disk)',
+    name: 'unsaved edit: the copied prompt holds the text typed at the cursor (the engine, in its own process, reads the editor, not the disk)',
     session: 'main',
     requires: needCommand('contextBudget.copyPromptMarkdown'),
     timeoutMs: 90_000,
@@ -748,6 +748,54 @@ const SCENARIOS = [
       if (!clip.includes(marker)) throw new Error(`the copied prompt never held the typed ${marker} within 30 s`);
       const at = clip.split('\n').findIndex((l) => l.includes(marker));
       return `"// ${marker}" typed at ${CART}:${line + 1}, unsaved: in the copied prompt (line ${at + 1} of ${clip.split('\n').length})`;
+    },
+  },
+  {
+    name: 'engine crash: its process killed, the extension starts it again and the status bar answers as before',
+    session: 'main',
+    timeoutMs: 150_000,
+    async run({ wb, session }) {
+      // The engine processes this session's extension host started (their script is in its extensions dir).
+      const engines = () =>
+        run('ps', ['-eo', 'pid=,args='], { quiet: true })
+          .split('\n')
+          .filter((l) => l.includes(path.join(RUN, 'ext')) && l.includes('dist/engineProcess.js'))
+          .map((l) => Number(l.trim().split(/\s+/)[0]));
+      /** The readout's exact label once it holds still for 1.5 s (and, with `not`, differs from it). */
+      const settledLabel = async (not) => {
+        let last = '';
+        for (const stop = Date.now() + 60_000; Date.now() < stop; await sleep(1500)) {
+          const aria = (await wb.statusReadout())?.aria ?? '';
+          if (aria && aria === last && aria !== not && /\d/.test(aria)) return aria;
+          last = aria;
+        }
+        throw new Error(`the status readout did not settle${not ? ' on a new answer' : ''} within 60 s; last: ${JSON.stringify(last)}`);
+      };
+      await wb.openFile(CART);
+      const line = lineOf(CART, 'const net = applyDiscount(');
+      await wb.gotoLine(line);
+      const before = await settledLabel();
+      // One per folder, and one for files outside the workspace once such a file was opened: all go.
+      const killed = engines();
+      if (!killed.length) throw new Error('no engine process of this session is running');
+      for (const pid of killed) process.kill(pid, 'SIGKILL');
+      const ours = () => findLogs(session.ud).extension.map((f) => fs.readFileSync(f, 'utf8')).join('\n');
+      const folder = path.basename(session.ws);
+      let restarted = '';
+      for (const stop = Date.now() + 30_000; Date.now() < stop && !restarted; await sleep(500)) {
+        restarted = ours().split('\n').find((l) => l.includes(`the engine for ${folder} stopped; starting it again`)) ?? '';
+      }
+      if (!restarted) throw new Error(`killed engine processes ${killed.join(', ')}: the extension log never said it started ${folder}'s engine again`);
+      // Another position first: only a live engine can answer it, so the readout back at the first one is not the old one left standing.
+      await wb.gotoLine(1);
+      await settledLabel(before);
+      await wb.gotoLine(line);
+      let after = '';
+      for (const stop = Date.now() + 60_000; Date.now() < stop && after !== before; await sleep(700)) after = (await wb.statusReadout())?.aria ?? '';
+      if (after !== before) throw new Error(`after the restart the readout at ${CART}:${line} is ${JSON.stringify(after)}, before the kill ${JSON.stringify(before)}`);
+      const now = engines();
+      if (!now.length || now.some((pid) => killed.includes(pid))) throw new Error(`engine processes after the restart: ${JSON.stringify(now)} (killed ${killed.join(', ')})`);
+      return `killed ${killed.join(', ')} → "${restarted.replace(/^\S+ \S+ /, '')}", now ${now.join(', ')}; at ${CART}:${line} the readout is again "${before.split(' | ')[0]}"`;
     },
   },
   {
