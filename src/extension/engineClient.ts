@@ -131,7 +131,7 @@ export class EngineProcessClient implements EngineClient {
     const { priority, v8Flags = [] } = run;
     const child = fork(script, [], {
       serialization: 'advanced',
-      // Not the host's flags: an inspector port it already holds, its own heap limit.
+      // Our V8 flags only, not the host's (an inspector port it already holds, its heap limit).
       execArgv: [...v8Flags],
       // Under VS Code's Electron the same binary runs as plain Node, as language servers do.
       env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
@@ -168,6 +168,7 @@ export class EngineProcessClient implements EngineClient {
       client.post({ start: { options, priority } });
     });
   }
+
   private receive(m: EngineToHost): void {
     if ('log' in m) this.hooks.log(m.log);
     else if ('settled' in m) {
