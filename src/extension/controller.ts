@@ -1,5 +1,5 @@
 // Ties VS Code to the core: one engine per workspace folder (plus one for files
-// outside any folder), each in its own worker thread (engineClient.ts), editor
+// outside any folder), each in its own child process (engineClient.ts), editor
 // events → index updates and debounced recomputes,
 // the status bar item, the panel and the commands. Stale results never show:
 // every recompute carries a generation number and an AbortController, and a
