@@ -110,6 +110,9 @@ function procMemory(pid: number): { rss: number; peak: number } | undefined {
   }
 }
 
+/** This process's RSS plus the engine process's, sampled together: what the extension costs the machine. */
+const totalRss = (engine: BenchEngine) => process.memoryUsage().rss + (engine.processMemory()?.rss ?? 0);
+
 /** A query as the status bar asks it, for `path` at line 5. */
 const statusQuery = (engine: BenchEngine, path: string, answerWhileBuilding: boolean) => engine.client.compute({ path, line: 5, column: 0 }, emptySignals(), { budget: 4000, answerWhileBuilding });
 const la = () => loadavg().map((x) => x.toFixed(2)).join(' ');
@@ -183,9 +186,7 @@ async function main(): Promise<void> {
   const engineLog: string[] = [];
   const engine = await openBenchEngine({ root, index: { cacheDir, workers: WORKERS, tokenWorker: !args.includes('--no-token-worker') }, ranker: { device: 'cpu' } }, engineLog);
   log(`engine on ${engine.where}`);
-  /** This process's RSS plus the engine process's, sampled together: what the extension costs the machine. */
-  const totalRss = () => process.memoryUsage().rss + (engine.processMemory()?.rss ?? 0);
-  let peakRss = totalRss();
+  let peakRss = totalRss(engine);
   let hostPeakRss = process.memoryUsage().rss;
   /** When the peak came (s since the refresh began), with this thread's heap and external memory then: the rest of RSS is worker threads, native code and allocator slack. */
   let peakAt = { s: 0, heap: 0, external: 0, workersBusy: false };
@@ -310,7 +311,7 @@ async function main(): Promise<void> {
   clearInterval(rssTimer);
   clearInterval(eldTimer);
   gcObserver.disconnect();
-  peakRss = Math.max(peakRss, totalRss());
+  peakRss = Math.max(peakRss, totalRss(engine));
   const engineMemory = engine.processMemory();
   log(`indexing: ${stats.complete ? 'complete' : 'aborted'} after ${((returned - started) / 1000).toFixed(1)} s; phase ${lastProgress.phase} ${lastProgress.done}/${lastProgress.total}`);
   log(`  index: ${stats.files} files, ${stats.chunks} chunks, ${stats.tokens.toLocaleString('en-US')} tokens, ${(stats.bytes / 1e6).toFixed(0)} MB; skipped ${JSON.stringify(stats.skipped)}`);
@@ -446,10 +447,8 @@ async function queriesAfterIndexing(engine: BenchEngine): Promise<string[]> {
 async function warmStart(root: string, cacheDir: string): Promise<void> {
   const engine = await openBenchEngine({ root, index: { cacheDir, workers: WORKERS, tokenWorker: !args.includes('--no-token-worker') }, ranker: { device: 'cpu' } });
   log(`warm start: engine on ${engine.where}`);
-  // This process's RSS plus the engine process's, sampled together.
-  const totalRss = () => process.memoryUsage().rss + (engine.processMemory()?.rss ?? 0);
-  let peak = totalRss();
-  const rssTimer = setInterval(() => (peak = Math.max(peak, totalRss())), 100);
+  let peak = totalRss(engine);
+  const rssTimer = setInterval(() => (peak = Math.max(peak, totalRss(engine))), 100);
   const h = monitorEventLoopDelay({ resolution: 5 });
   const t = performance.now();
   const ticks = timerGaps(() => t);
@@ -495,23 +494,20 @@ function gcProbe(): void {
   log(`  gc probe: full GC of the warm heap (${mib(heapUsed)} used; external ${mib(external)}, of which array buffers ${mib(arrayBuffers)}) ${times.map((t) => t.toFixed(0)).join(', ')} ms; median ${[...times].sort((a, b) => a - b)[2].toFixed(0)} ms`);
 }
 
-/** This thread's longest extra delay of a 1 ms timer while a plain child process holding `mib` MiB exits. */
+/**
+ * This thread's longest timer gap (the same 10 ms probe as the run's) while a
+ * plain child process holding `mib` MiB exits.
+ */
 async function exitBaseline(mib: number): Promise<number> {
   const child = fork(__filename, ['--exit-baseline-child', String(mib)], { execArgv: [] });
   await once(child, 'message');
-  let last = performance.now();
-  let worst = 0;
-  const timer = setInterval(() => {
-    const now = performance.now();
-    worst = Math.max(worst, now - last - 1);
-    last = now;
-  }, 1);
+  const ticks = timerGaps(() => 0);
   const exited = once(child, 'exit');
   child.disconnect();
   await exited;
   await new Promise((r) => setTimeout(r, 200));
-  clearInterval(timer);
-  return worst;
+  ticks.stop();
+  return ticks.gaps.reduce((m, g) => Math.max(m, g.ms), 0);
 }
 
 /** The child of exitBaseline: fills `mib` MiB, says so, and exits when its parent lets go. */
